@@ -1,0 +1,35 @@
+// `portcullis demo`: everything on loopback, no root, no system sshd; prints
+// the ssh command to paste and runs until Ctrl-C.
+
+import type { Command } from "commander";
+import { DEMO_USER, startDemo } from "../../demo/demo.js";
+import { ConfigError } from "../../util/errors.js";
+import { waitForStopSignal } from "./serve.js";
+
+export function registerDemoCommand(program: Command): void {
+  program
+    .command("demo")
+    .description("run a throwaway bastion with a demo target on loopback")
+    .option("--port <port>", "SSH port of the bastion (0 = any free port)", "2222")
+    .action(async (options: { port: string }) => {
+      const port = Number(options.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new ConfigError(["--port must be 0-65535"]);
+      const demo = await startDemo(port);
+      process.stdout.write(
+        [
+          `Portcullis demo is running (bastion on 127.0.0.1:${demo.port}, files in ${demo.dir}).`,
+          `A certificate for ${DEMO_USER} (group demo) was issued. Connect with:`,
+          "",
+          `  ${demo.sshCommand.join(" ")}`,
+          "",
+          `Run one command:  ${demo.sshCommand.join(" ")} uname -a`,
+          `Audit log:        ${demo.auditFile}`,
+          "Press Ctrl-C to stop; the directory is removed.",
+          "",
+        ].join("\n"),
+      );
+      await waitForStopSignal();
+      await demo.close();
+    });
+}

@@ -1,0 +1,26 @@
+// `portcullis serve`: runs the bastion until SIGTERM/SIGINT; SIGHUP reloads
+// the policy (a broken policy keeps the running one and is reported).
+
+import type { Command } from "commander";
+import { startServer } from "../../serve/start.js";
+import { configFor } from "../config-option.js";
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command("serve")
+    .description("run the bastion (SSH listener)")
+    .action(async (_options, command: Command) => {
+      const server = await startServer(configFor(command));
+      process.stderr.write(`portcullis: ssh listening on ${server.ssh.host}:${server.ssh.port}\n`);
+      process.on("SIGHUP", () => server.reloadPolicy());
+      await waitForStopSignal();
+      await server.close("the bastion is shutting down");
+    });
+}
+
+export function waitForStopSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const)
+      process.once(signal, () => resolve(signal));
+  });
+}

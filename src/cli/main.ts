@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// The `portcullis` command: parses arguments (commander) and hands each
+// subcommand to its module in ./commands. Errors become one line on stderr
+// and an exit status (2 = usage or configuration error), never a stack trace.
+
+import { Command, CommanderError } from "commander";
+import { errorMessage, PortcullisError } from "../util/errors.js";
+import { registerCaCommands } from "./commands/ca.js";
+import { registerDemoCommand } from "./commands/demo.js";
+import { registerInitCommand } from "./commands/init.js";
+import { registerServeCommand } from "./commands/serve.js";
+import { registerTargetsCommands } from "./commands/targets.js";
+import { registerVaultCommands } from "./commands/vault.js";
+
+const USAGE_ERROR = 2;
+
+function buildProgram(): Command {
+  const program = new Command("portcullis")
+    .description("SSH bastion with command-level policy")
+    .option(
+      "-c, --config <file>",
+      "configuration file (default: $PORTCULLIS_CONFIG or ./portcullis.yaml)",
+    )
+    .showHelpAfterError("(run with --help for usage)")
+    .exitOverride();
+  for (const register of [
+    registerInitCommand,
+    registerServeCommand,
+    registerDemoCommand,
+    registerCaCommands,
+    registerVaultCommands,
+    registerTargetsCommands,
+  ]) {
+    register(program);
+  }
+  program.commands.forEach(function exitOverrideAll(command: Command) {
+    command.exitOverride();
+    command.commands.forEach(exitOverrideAll);
+  });
+  return program;
+}
+
+async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : USAGE_ERROR;
+    }
+    if (error instanceof PortcullisError) {
+      process.stderr.write(`${error.message.replace(/^/gm, "portcullis: ")}\n`);
+      return error.exitCode;
+    }
+    process.stderr.write(`portcullis: unexpected error: ${errorMessage(error)}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv);

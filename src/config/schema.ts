@@ -1,0 +1,104 @@
+// The schema of portcullis.yaml (SPEC §3): strict sections, defaults for
+// everything optional, durations in ms, and every path resolved against the
+// config file's directory. Keys keep YAML's snake_case.
+import { resolve } from "node:path";
+import { z } from "zod";
+import { parseHostPort } from "../policy/address.js";
+import { publicKeyLineSchema } from "../policy/public-key.js";
+import { durationSchema } from "../util/units.js";
+import { parsedString } from "../util/yaml-source.js";
+
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+
+/** http(s) URLs only; the value is not echoed in the error (webhook URLs can carry tokens). */
+function parseHttpUrl(text: string): string {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (url?.protocol !== "https:" && url?.protocol !== "http:") {
+    throw new RangeError("expected an http:// or https:// URL");
+  }
+  return text;
+}
+
+const listenSchema = parsedString(
+  (text) => parseHostPort(text, { allowPortZero: true }),
+  "expected host:port, e.g. 0.0.0.0:2222",
+);
+const urlSchema = parsedString(parseHttpUrl, "expected an http:// or https:// URL");
+const textSchema = z.string().min(1);
+
+/** The schema for a config file in `dir` (relative paths resolve against it). */
+export function configSchema(dir: string) {
+  const pathSchema = textSchema.transform((path) => resolve(dir, path));
+  return z
+    .strictObject({
+      ssh: z
+        .strictObject({
+          listen: listenSchema.prefault("0.0.0.0:2222"),
+          host_key: pathSchema.prefault("keys/host_ed25519"),
+          login_timeout: durationSchema.prefault("30s"),
+          upstream_timeout: durationSchema.prefault("10s"),
+        })
+        .prefault({}),
+      http: z
+        .strictObject({
+          listen: listenSchema.prefault("127.0.0.1:8080"),
+          public_url: urlSchema.optional(),
+          tls: z.strictObject({ cert: pathSchema, key: pathSchema }).optional(),
+        })
+        .optional(),
+      oidc: z
+        .strictObject({
+          issuer: urlSchema,
+          client_id: textSchema,
+          username_claim: textSchema.default("email"),
+          groups_claim: textSchema.default("groups"),
+          cert_ttl: durationSchema.prefault("8h"),
+        })
+        .optional(),
+      ca: z
+        .strictObject({
+          user_key: pathSchema.prefault("keys/user_ca"),
+          extra_trusted: z.array(publicKeyLineSchema).default([]),
+          revocation_file: pathSchema.prefault("data/revoked.txt"),
+          max_ttl: durationSchema.prefault("24h"),
+          default_ttl: durationSchema.prefault("8h"),
+          clock_skew: durationSchema.prefault("2m"),
+        })
+        .refine((ca) => ca.default_ttl <= ca.max_ttl, {
+          error: "must not exceed max_ttl",
+          path: ["default_ttl"],
+        })
+        .prefault({}),
+      vault: z
+        .strictObject({
+          path: pathSchema.prefault("vault/"),
+          master_key_file: pathSchema.prefault("keys/vault.key"),
+        })
+        .prefault({}),
+      policy: z.strictObject({ dir: pathSchema.prefault("policies/") }).prefault({}),
+      recordings: z
+        .strictObject({
+          dir: pathSchema.prefault("recordings/"),
+          record_input: z.boolean().default(false),
+          fsync_interval_ms: z.number().int().positive().default(1000),
+        })
+        .prefault({}),
+      database: z.strictObject({ path: pathSchema.prefault("data/portcullis.db") }).prefault({}),
+      approvals: z
+        .strictObject({ webhook: urlSchema.optional(), timeout: durationSchema.prefault("10m") })
+        .prefault({}),
+      logging: z
+        .strictObject({
+          level: z.enum(LOG_LEVELS).default("info"),
+          audit_file: pathSchema.optional(),
+        })
+        .prefault({}),
+    })
+    .refine((config) => config.oidc === undefined || config.oidc.cert_ttl <= config.ca.max_ttl, {
+      error: "must not exceed ca.max_ttl",
+      path: ["oidc", "cert_ttl"],
+    })
+    .prefault({});
+}
+
+export type Config = z.output<ReturnType<typeof configSchema>>;

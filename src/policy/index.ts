@@ -1,0 +1,24 @@
+// Public API of the policy module: the model types, loading (load.ts is the
+// only file doing I/O), session access decisions and target selection.
+export {
+  type AccessDecision,
+  type AccessRequest,
+  type AccessSubject,
+  decideSessionAccess,
+  type ReachableTarget,
+  reachableTargets,
+} from "./access.js";
+export { formatHostPort, type HostPort, parseHostPort } from "./address.js";
+export { type Cidr, CidrSet, type IpFamily } from "./cidr.js";
+export { loadPolicyDir } from "./load.js";
+export { type PolicyFileText, parsePolicyFiles } from "./parse.js";
+export {
+  formatPublicKey,
+  type PublicKey,
+  type PublicKeyType,
+  parsePublicKeyLine,
+} from "./public-key.js";
+export type { HoursWindow, Schedule, Weekday } from "./schedule.js";
+export { MASK_DETECTORS, RESERVED_TARGET_NAMES } from "./schema.js";
+export { parseTargetSelector, type TargetSelector } from "./selector.js";
+export type * from "./types.js";

@@ -1,0 +1,205 @@
+// Strict zod schemas for one policy file (`targets`, `rulesets`, `access`):
+// structure, types, value formats and per-item consistency. Checks that need
+// the whole merged policy (duplicate names, references) live in parse.ts.
+import { z } from "zod";
+import { durationSchema, sizeSchema } from "../util/units.js";
+import { parsedString } from "../util/yaml-source.js";
+import { parseHostPort } from "./address.js";
+import { parseCidr } from "./cidr.js";
+import { publicKeyLineSchema } from "./public-key.js";
+import { checkTimeZone, parseHours, WEEKDAYS } from "./schedule.js";
+
+/** Names of targets, rulesets, access entries and vault entries. */
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+const LOGIN = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+
+/** The SSH user name reserved for the approver console (SPEC §2). */
+export const RESERVED_TARGET_NAMES: readonly string[] = ["approvals"];
+
+/** Built-in masking detectors (SPEC §9). */
+export const MASK_DETECTORS = [
+  "credit-card",
+  "us-ssn",
+  "aws-access-key-id",
+  "aws-secret-key",
+  "private-key",
+  "jwt",
+  "password-assignment",
+] as const;
+
+const nameSchema = z.string().regex(NAME, {
+  error: "must start with a letter or digit and contain only letters, digits, '.', '_' and '-'",
+});
+const loginSchema = z.string().regex(LOGIN, { error: "not a valid login name" });
+const textSchema = z.string().min(1);
+const ruleActionSchema = z.enum(["allow", "warn", "approve", "deny"]);
+
+const regexSchema = parsedString((source) => {
+  try {
+    return new RegExp(source);
+  } catch (error) {
+    throw new RangeError(`invalid regex: ${(error as Error).message.replace(/^.*: /, "")}`);
+  }
+});
+
+const principalsSchema = z
+  .strictObject({ groups: z.array(textSchema).default([]), users: z.array(textSchema).default([]) })
+  .refine((p) => p.groups.length + p.users.length > 0, {
+    error: "needs at least one group or user",
+  });
+
+const labelsSchema = z.record(textSchema, z.string());
+
+const targetSchema = z
+  .strictObject({
+    address: parsedString((text) => parseHostPort(text, { defaultPort: 22 })),
+    logins: z.array(loginSchema).min(1),
+    credential: z.union([nameSchema, z.record(loginSchema, nameSchema)], {
+      error: "expected a vault entry name or a map of login to vault entry name",
+    }),
+    host_key: publicKeyLineSchema.optional(),
+    host_ca: publicKeyLineSchema.optional(),
+    labels: labelsSchema.default({}),
+  })
+  .superRefine((target, ctx) => {
+    if ((target.host_key === undefined) === (target.host_ca === undefined)) {
+      const message =
+        target.host_key === undefined
+          ? "host_key or host_ca is required (unpinned targets are refused)"
+          : "set host_key or host_ca, not both";
+      ctx.addIssue({ code: "custom", message });
+    }
+    target.logins.forEach((login, index) => {
+      if (target.logins.indexOf(login) !== index) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["logins", index],
+          message: `duplicate login "${login}"`,
+        });
+      }
+    });
+    if (typeof target.credential === "string") return;
+    for (const login of target.logins) {
+      if (!Object.hasOwn(target.credential, login)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["credential"],
+          message: `no credential for login "${login}"`,
+        });
+      }
+    }
+    for (const login of Object.keys(target.credential)) {
+      if (!target.logins.includes(login)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["credential", login],
+          message: `"${login}" is not in logins`,
+        });
+      }
+    }
+  });
+
+const scheduleSchema = z
+  .strictObject({
+    days: z.array(z.enum(WEEKDAYS)).min(1).optional(),
+    hours: parsedString(parseHours).optional(),
+    tz: parsedString(checkTimeZone).default("UTC"),
+  })
+  .refine((when) => when.days !== undefined || when.hours !== undefined, {
+    error: "needs days or hours",
+  });
+
+const approvalSchema = z.strictObject({
+  approvers: principalsSchema,
+  grant: durationSchema.optional(),
+  timeout: durationSchema.optional(),
+});
+
+const fileRuleSchema = z
+  .strictObject({ allow: textSchema.optional(), deny: textSchema.optional() })
+  .refine((rule) => (rule.allow === undefined) !== (rule.deny === undefined), {
+    error: "a file rule needs exactly one of allow, deny",
+  });
+
+const maskSchema = z.union(
+  [
+    z.enum(MASK_DETECTORS, { error: `unknown detector (built-in: ${MASK_DETECTORS.join(", ")})` }),
+    z.strictObject({ name: nameSchema, regex: regexSchema }),
+  ],
+  { error: "expected a detector name or {name, regex}" },
+);
+
+const accessEntrySchema = z
+  .strictObject({
+    name: nameSchema,
+    subjects: principalsSchema,
+    targets: z
+      .strictObject({ names: z.array(nameSchema).default([]), labels: labelsSchema.optional() })
+      .refine((t) => t.names.length > 0 || t.labels !== undefined, {
+        error: "needs names or labels",
+      })
+      .refine((t) => t.labels === undefined || Object.keys(t.labels).length > 0, {
+        error: "labels must not be empty (it would match every target)",
+        path: ["labels"],
+      }),
+    logins: z.array(loginSchema).min(1).optional(),
+    when: scheduleSchema.optional(),
+    from: z.array(parsedString(parseCidr)).min(1).optional(),
+    session: z.enum(["allow", "deny", "approve"]).default("allow"),
+    approval: approvalSchema.optional(),
+    max_session: durationSchema.optional(),
+    commands: z.array(nameSchema).default([]),
+    on_dynamic: ruleActionSchema.default("deny"),
+    on_unverified: ruleActionSchema.default("deny"),
+    file_transfer: z.enum(["allow", "deny", "approve", "readonly", "writeonly"]).default("deny"),
+    files: z.array(fileRuleSchema).default([]),
+    max_download: sizeSchema.optional(),
+    forwarding: z.enum(["allow", "deny"]).default("deny"),
+    mask: z.array(maskSchema).default([]),
+    record_input: z.boolean().optional(),
+  })
+  .refine((entry) => entry.session !== "approve" || entry.approval !== undefined, {
+    error: "session: approve needs approval.approvers",
+    path: ["session"],
+  });
+
+const patternSchema = z.union(
+  [textSchema, z.array(textSchema).min(1), z.strictObject({ regex: regexSchema })],
+  { error: "expected a pattern string, a list of pattern strings, or {regex: ...}" },
+);
+
+const RULE_ACTIONS = ruleActionSchema.options;
+
+const ruleSchema = z
+  .strictObject({
+    allow: patternSchema.optional(),
+    warn: patternSchema.optional(),
+    approve: patternSchema.optional(),
+    deny: patternSchema.optional(),
+    reason: textSchema.optional(),
+    risk: z.number().int().min(0).max(100).optional(),
+    exact: z.boolean().default(false),
+    approvers: principalsSchema.optional(),
+  })
+  .refine((rule) => RULE_ACTIONS.filter((action) => rule[action] !== undefined).length === 1, {
+    error: `a rule needs exactly one of ${RULE_ACTIONS.join(", ")}`,
+  });
+
+const rulesetSchema = z.strictObject({
+  default: ruleActionSchema,
+  rules: z.array(ruleSchema).default([]),
+});
+
+export const policyFileSchema = z
+  .strictObject({
+    targets: z.record(nameSchema, targetSchema).default({}),
+    rulesets: z.record(nameSchema, rulesetSchema).default({}),
+    access: z.array(accessEntrySchema).default([]),
+  })
+  .prefault({});
+
+export type PolicyFile = z.output<typeof policyFileSchema>;
+export type RawTarget = PolicyFile["targets"][string];
+export type RawAccessEntry = PolicyFile["access"][number];
+export type RawRuleset = PolicyFile["rulesets"][string];
+export type RawRule = RawRuleset["rules"][number];

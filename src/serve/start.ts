@@ -1,0 +1,104 @@
+// Assembles a running bastion from a loaded configuration: audit log, trust
+// anchors (user CA + extra CAs + revocation list), policy, vault and the SSH
+// listener. Used by `portcullis serve` and `portcullis demo`.
+
+import { readFileSync } from "node:fs";
+import { type AuditLog, createAuditLog } from "../audit/log.js";
+import type { CertificateTrust } from "../auth/certificate-check.js";
+import { loadCertificateAuthority } from "../ca/authority.js";
+import { RevocationList } from "../ca/revocation.js";
+import type { LoadedConfig } from "../config/index.js";
+import { publicKeyFromBlob } from "../openssh/keys.js";
+import { loadPolicyDir, type Policy } from "../policy/index.js";
+import { type RunningBastion, type SshListen, startBastion } from "../ssh/server.js";
+import { ConfigError, errorMessage } from "../util/errors.js";
+import { openVault, resolveMasterKey } from "../vault/index.js";
+
+export interface StartedServer {
+  ssh: RunningBastion;
+  audit: AuditLog;
+  /** Loads the policy again; keeps the running one when the new one is broken. */
+  reloadPolicy(): boolean;
+  close(reason: string): Promise<void>;
+}
+
+export interface StartOptions {
+  listen?: SshListen;
+  audit?: AuditLog;
+}
+
+export async function startServer(
+  loaded: LoadedConfig,
+  options: StartOptions = {},
+): Promise<StartedServer> {
+  const { config } = loaded;
+  const audit =
+    options.audit ??
+    createAuditLog({ level: config.logging.level, file: config.logging.audit_file });
+  const hostKey = readKeyFile(config.ssh.host_key, "ssh.host_key");
+  const trust = loadTrust(loaded, audit);
+  const vault = openVault(
+    config.vault.path,
+    resolveMasterKey({ masterKeyFile: config.vault.master_key_file }),
+  );
+  let policy: Policy = loadPolicyDir(config.policy.dir);
+
+  const ssh = await startBastion(hostKey, options.listen ?? config.ssh.listen, {
+    audit,
+    now: () => new Date(),
+    trust: () => trust.current,
+    policy: () => policy,
+    credential: (name) => vault.getPrivateKey(name),
+    loginTimeoutMs: config.ssh.login_timeout,
+    upstreamTimeoutMs: config.ssh.upstream_timeout,
+  });
+  audit.emit("server.start", { ssh_listen: `${ssh.host}:${ssh.port}` });
+
+  return {
+    ssh,
+    audit,
+    reloadPolicy: () => {
+      try {
+        policy = loadPolicyDir(config.policy.dir);
+        audit.emit("policy.reload", { dir: config.policy.dir });
+        return true;
+      } catch (error) {
+        const problems = error instanceof ConfigError ? error.problems : [errorMessage(error)];
+        audit.emit("policy.error", { dir: config.policy.dir, problems });
+        return false;
+      }
+    },
+    close: async (reason) => {
+      await ssh.close(reason);
+      trust.revocation.close();
+      audit.emit("server.stop", { reason });
+      audit.flush();
+    },
+  };
+}
+
+function readKeyFile(path: string, key: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new ConfigError([
+      `${key}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`,
+    ]);
+  }
+}
+
+function loadTrust(
+  loaded: LoadedConfig,
+  audit: AuditLog,
+): { current: CertificateTrust; revocation: RevocationList } {
+  const { ca } = loaded.config;
+  const caKeys = [
+    loadCertificateAuthority(ca.user_key).publicKey,
+    ...ca.extra_trusted.map((key) => publicKeyFromBlob(key.blob)),
+  ];
+  const revocation = new RevocationList(ca.revocation_file, {
+    onReload: (count) => audit.emit("ca.revocation_reload", { entries: count }),
+    onError: (error) => audit.emit("ca.revocation_error", { reason: errorMessage(error) }),
+  });
+  return { current: { caKeys, revocation, clockSkewMs: ca.clock_skew }, revocation };
+}

@@ -1,0 +1,108 @@
+// `portcullis init`: a working setup in a directory — configuration, SSH
+// host key, user CA key, vault master key (all 0600) and example policies.
+// Never overwrites an existing key or configuration.
+
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { generateKeyPair } from "../ssh/keygen.js";
+import { PortcullisError } from "../util/errors.js";
+import { createMasterKeyFile } from "../vault/index.js";
+
+/** The example policies shipped with the package (`policies/` at its root). */
+export const EXAMPLE_POLICY_DIR = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  "../../../policies",
+);
+
+export interface InitOptions {
+  sshListen?: string;
+  /** Copy the example policies into `policies/` (default true). */
+  examplePolicies?: boolean;
+}
+
+export interface InitResult {
+  configPath: string;
+  hostKeyPath: string;
+  userCaPath: string;
+  masterKeyPath: string;
+}
+
+const FILES = {
+  config: "portcullis.yaml",
+  hostKey: "keys/host_ed25519",
+  userCa: "keys/user_ca",
+  masterKey: "keys/vault.key",
+} as const;
+
+export function initSetup(dir: string, options: InitOptions = {}): InitResult {
+  const root = resolve(dir);
+  const paths = Object.fromEntries(
+    Object.entries(FILES).map(([key, file]) => [key, join(root, file)]),
+  ) as Record<keyof typeof FILES, string>;
+  const existing = Object.values(paths).filter((path) => existsSync(path));
+  if (existing.length > 0) {
+    throw new PortcullisError(
+      "ERR_INIT_EXISTS",
+      `refusing to overwrite existing ${existing.join(", ")}`,
+    );
+  }
+  for (const sub of ["keys", "vault", "policies", "recordings", "data"]) {
+    mkdirSync(join(root, sub), {
+      recursive: true,
+      mode: sub === "keys" || sub === "vault" ? 0o700 : 0o755,
+    });
+  }
+  writeKeyPair(paths.hostKey, "portcullis host key");
+  writeKeyPair(paths.userCa, "portcullis user CA");
+  createMasterKeyFile(paths.masterKey);
+  writeFileSync(paths.config, configTemplate(options.sshListen ?? "0.0.0.0:2222"), {
+    flag: "wx",
+    mode: 0o644,
+  });
+  if (options.examplePolicies !== false) copyExamplePolicies(join(root, "policies"));
+  return {
+    configPath: paths.config,
+    hostKeyPath: paths.hostKey,
+    userCaPath: paths.userCa,
+    masterKeyPath: paths.masterKey,
+  };
+}
+
+function writeKeyPair(path: string, comment: string): void {
+  const pair = generateKeyPair("ed25519", comment);
+  writeFileSync(path, pair.privateKey, { flag: "wx", mode: 0o600 });
+  chmodSync(path, 0o600);
+  writeFileSync(`${path}.pub`, `${pair.publicKey}\n`, { flag: "wx", mode: 0o644 });
+}
+
+function copyExamplePolicies(destination: string): void {
+  for (const file of readdirSync(EXAMPLE_POLICY_DIR)) {
+    const target = join(destination, file);
+    if (!existsSync(target)) cpSync(join(EXAMPLE_POLICY_DIR, file), target);
+  }
+}
+
+function configTemplate(sshListen: string): string {
+  return `# Portcullis configuration (see docs/config.md). Paths are relative to this file.
+ssh:
+  listen: "${sshListen}"
+  host_key: ${FILES.hostKey}
+ca:
+  user_key: ${FILES.userCa}
+  revocation_file: data/revoked.txt
+  default_ttl: 8h
+vault:
+  path: vault/
+  master_key_file: ${FILES.masterKey}
+policy:
+  dir: policies/
+recordings:
+  dir: recordings/
+database:
+  path: data/portcullis.db
+logging:
+  level: info
+  audit_file: data/audit.log
+`;
+}

@@ -1,0 +1,337 @@
+// One user's SSH connection to the bastion: certificate authentication
+// (delegated to src/auth, which alone says yes), target selection from the
+// SSH user name, the session access decision (src/policy), the upstream
+// connection with the vaulted key, and the session's audit trail.
+
+import type {
+  AuthContext,
+  Connection,
+  PublicKeyAuthContext,
+  ServerChannel,
+  Session,
+  Client as UpstreamClient,
+} from "ssh2";
+import type { AuditFields } from "../audit/log.js";
+import { decideUserCertificate } from "../auth/certificate-check.js";
+import type { AccessDecision, Target } from "../policy/index.js";
+import { decideSessionAccess, parseTargetSelector, reachableTargets } from "../policy/index.js";
+import { errorMessage } from "../util/errors.js";
+import type { BastionContext } from "./context.js";
+import {
+  type ChannelStart,
+  endWithMessage,
+  handleSessionChannel,
+  openUpstreamChannel,
+  pipeChannels,
+} from "./session-channel.js";
+import { runTargetMenu } from "./target-menu.js";
+import { connectUpstream, HostKeyMismatchError } from "./upstream.js";
+
+type Identity = Extract<ReturnType<typeof decideUserCertificate>, { ok: true }>["identity"];
+
+/** What the SSH user name resolved to once the user is authenticated. */
+type Selection =
+  | { kind: "target"; access: AccessDecision }
+  | { kind: "menu" }
+  | { kind: "refused"; reason: string };
+
+export class BastionConnection {
+  private readonly fields: AuditFields;
+  private readonly openChannels = new Set<ServerChannel>();
+  private identity: Identity | undefined;
+  private sshUsername = "";
+  private selection: Selection | undefined;
+  private upstream: Promise<UpstreamClient> | undefined;
+  private startedAt: Date | undefined;
+  private sessionTimer: NodeJS.Timeout | undefined;
+  private endReason = "client closed the connection";
+
+  constructor(
+    private readonly client: Connection,
+    private readonly context: BastionContext,
+    sessionId: string,
+    sourceIp: string,
+  ) {
+    this.fields = { session: sessionId, source_ip: sourceIp };
+    const loginTimer = setTimeout(() => this.end("login timed out"), context.loginTimeoutMs);
+    client.on("authentication", (ctx) => this.authenticate(ctx));
+    client.on("ready", () => {
+      clearTimeout(loginTimer);
+      this.onReady();
+    });
+    client.on("session", (accept) => this.onSession(accept()));
+    client.on("tcpip", (_accept, reject) => this.refuseForwarding(reject));
+    client.on("openssh.streamlocal", (_accept, reject) => this.refuseForwarding(reject));
+    client.on("request", (_accept, reject, name) => {
+      if (name.includes("forward")) this.refuseForwarding(reject);
+      else reject?.();
+    });
+    client.on("error", (error) => {
+      this.endReason = `connection error: ${errorMessage(error)}`;
+    });
+    client.on("close", () => {
+      clearTimeout(loginTimer);
+      this.onClose();
+    });
+  }
+
+  /** Ends the connection, telling every open channel why. */
+  end(reason: string): void {
+    this.endReason = reason;
+    for (const channel of this.openChannels) endWithMessage(channel, reason);
+    setTimeout(() => this.client.end(), 200).unref();
+  }
+
+  private authenticate(ctx: AuthContext): void {
+    if (ctx.method !== "publickey") {
+      if (ctx.method !== "none") {
+        this.audit("auth.failure", {
+          reason: `${ctx.method} authentication is not allowed`,
+          code: "method_not_allowed",
+        });
+      }
+      ctx.reject(["publickey"]);
+      return;
+    }
+    const pk = ctx as PublicKeyAuthContext;
+    const decision = decideUserCertificate(
+      {
+        keyAlgo: pk.key.algo,
+        keyBlob: pk.key.data,
+        ...(pk.signature ? { signature: pk.signature, signedData: pk.blob } : {}),
+        sourceIp: String(this.fields.source_ip),
+      },
+      this.context.trust(),
+      this.context.now(),
+    );
+    if (!decision.ok) {
+      this.audit("auth.failure", {
+        code: decision.code,
+        reason: decision.reason,
+        ssh_user: ctx.username,
+        key_id: decision.keyId,
+        serial: decision.serial?.toString(),
+        ca: decision.caFingerprint,
+      });
+      ctx.reject(["publickey"]);
+      return;
+    }
+    if (decision.probe) {
+      ctx.accept();
+      return;
+    }
+    this.identity = decision.identity;
+    this.sshUsername = ctx.username;
+    this.fields.user = decision.identity.user;
+    this.audit("auth.success", {
+      ssh_user: ctx.username,
+      key_id: decision.identity.keyId,
+      serial: decision.identity.serial.toString(),
+      groups: decision.identity.groups,
+      ca: decision.identity.caFingerprint,
+    });
+    ctx.accept();
+  }
+
+  private onReady(): void {
+    const selector = parseTargetSelector(this.sshUsername);
+    const policy = this.context.policy();
+    if (policy.targets.has(selector.target)) {
+      this.selectTarget(selector.target, selector.login);
+    } else if (selector.login !== undefined) {
+      this.refuse(`unknown target "${selector.target}"`);
+    } else {
+      this.selection = { kind: "menu" };
+    }
+  }
+
+  private selectTarget(target: string, login?: string): AccessDecision {
+    const identity = this.requireIdentity();
+    const access = decideSessionAccess(this.context.policy(), {
+      user: identity.user,
+      groups: identity.groups,
+      target,
+      ...(login !== undefined ? { login } : {}),
+      sourceIp: String(this.fields.source_ip),
+      at: this.context.now(),
+    });
+    this.fields.target = target;
+    if (access.login) this.fields.login = access.login;
+    if (access.decision === "allow") {
+      this.selection = { kind: "target", access };
+      this.limitSessionLength(access);
+    } else if (access.decision === "approve") {
+      this.refuse(
+        `access to ${target} needs approval (${access.reason}), and approvals are not available yet`,
+      );
+    } else {
+      this.refuse(`access to ${target} denied: ${access.reason}`);
+    }
+    return access;
+  }
+
+  private refuse(reason: string): void {
+    this.selection = { kind: "refused", reason };
+    this.audit("session.denied", { reason });
+    // The user learns why on the first channel they open; don't linger.
+    setTimeout(() => this.end(reason), 30_000).unref();
+  }
+
+  private limitSessionLength(access: AccessDecision): void {
+    const maxSession = access.entry?.max_session;
+    if (maxSession === undefined) return;
+    this.sessionTimer = setTimeout(
+      () => this.end(`session time limit reached (${access.entry?.name})`),
+      maxSession,
+    );
+    this.sessionTimer.unref();
+  }
+
+  private onSession(session: Session): void {
+    handleSessionChannel(session, {
+      upstream: () => this.connectOnce(),
+      refused: (what) => this.audit("session.denied", { reason: `${what} is not allowed` }),
+      intercept: (start, channel) => this.onChannelStart(start, channel),
+    });
+  }
+
+  /** Returns false when the bastion answers the channel itself. */
+  private onChannelStart(start: ChannelStart, channel: ServerChannel): boolean {
+    this.openChannels.add(channel);
+    channel.on("close", () => this.openChannels.delete(channel));
+    const selection = this.selection;
+    if (selection?.kind === "refused") {
+      endWithMessage(channel, selection.reason, 1);
+      return false;
+    }
+    if (selection?.kind === "menu") {
+      this.serveMenu(start, channel);
+      return false;
+    }
+    return true;
+  }
+
+  private serveMenu(start: ChannelStart, channel: ServerChannel): void {
+    const identity = this.requireIdentity();
+    const choices = reachableTargets(this.context.policy(), {
+      user: identity.user,
+      groups: identity.groups,
+      sourceIp: String(this.fields.source_ip),
+      at: this.context.now(),
+    });
+    const unknown = `"${this.sshUsername}" is not a target`;
+    if (!start.pty || start.kind === "exec") {
+      const names = choices.map((choice) => choice.target.name).join(", ") || "none";
+      this.audit("session.denied", { reason: unknown });
+      endWithMessage(channel, `${unknown}; targets you may reach: ${names}`, 1);
+      return;
+    }
+    runTargetMenu(channel, choices).then(
+      (chosen) =>
+        chosen
+          ? this.startChosen(chosen, start, channel)
+          : endWithMessage(channel, "no target chosen", 1),
+      (error: unknown) => endWithMessage(channel, errorMessage(error)),
+    );
+  }
+
+  private startChosen(target: Target, start: ChannelStart, channel: ServerChannel): void {
+    const access = this.selectTarget(target.name);
+    if (access.decision !== "allow") {
+      endWithMessage(channel, `access to ${target.name} denied: ${access.reason}`, 1);
+      return;
+    }
+    this.connectOnce()
+      .then((client) => openUpstreamChannel(client, start))
+      .then(
+        (upstream) => pipeChannels(channel, upstream),
+        (error: unknown) => endWithMessage(channel, errorMessage(error)),
+      );
+  }
+
+  private connectOnce(): Promise<UpstreamClient> {
+    this.upstream ??= this.connect();
+    return this.upstream;
+  }
+
+  private async connect(): Promise<UpstreamClient> {
+    const selection = this.selection;
+    if (selection?.kind !== "target" || !selection.access.target || !selection.access.login) {
+      throw new Error("no target selected");
+    }
+    const { target, login } = selection.access;
+    try {
+      const client = await connectUpstream({
+        host: target.address.host,
+        port: target.address.port,
+        username: login,
+        privateKey: this.context.credential(credentialName(target, login)),
+        pinnedHostKey: target.host_key ?? unsupportedHostCa(target),
+        timeoutMs: this.context.upstreamTimeoutMs,
+      });
+      client.on("close", () => this.end(`connection to ${target.name} closed`));
+      client.on("error", (error) => {
+        this.audit("upstream.error", { reason: errorMessage(error) });
+      });
+      this.startedAt = this.context.now();
+      this.audit("session.start", {
+        access: selection.access.entry?.name,
+        address: `${target.address.host}:${target.address.port}`,
+      });
+      return client;
+    } catch (error) {
+      if (error instanceof HostKeyMismatchError) {
+        this.audit("upstream.host_key_rejected", {
+          presented_key: error.presentedKey,
+          pinned_key: target.host_key,
+        });
+      } else {
+        this.audit("upstream.error", { reason: errorMessage(error) });
+      }
+      throw error;
+    }
+  }
+
+  private refuseForwarding(reject: (() => void) | undefined): void {
+    this.audit("session.denied", { reason: "port forwarding is not allowed" });
+    reject?.();
+  }
+
+  private onClose(): void {
+    clearTimeout(this.sessionTimer);
+    this.upstream?.then((client) => client.end()).catch(() => undefined);
+    if (!this.startedAt) return;
+    this.audit("session.end", {
+      reason: this.endReason,
+      duration_ms: this.context.now().getTime() - this.startedAt.getTime(),
+    });
+  }
+
+  private requireIdentity(): Identity {
+    if (!this.identity) throw new Error("not authenticated");
+    return this.identity;
+  }
+
+  private audit(
+    event: Parameters<BastionContext["audit"]["emit"]>[0],
+    fields: AuditFields = {},
+  ): void {
+    this.context.audit.emit(event, { ...this.fields, ...withoutUndefined(fields) });
+  }
+}
+
+function credentialName(target: Target, login: string): string {
+  const name = target.credentials.get(login);
+  if (name === undefined) throw new Error(`no credential for ${login}@${target.name}`);
+  return name;
+}
+
+function unsupportedHostCa(target: Target): never {
+  throw new Error(
+    `target ${target.name} is trusted by host_ca, which this bastion cannot verify yet; pin host_key`,
+  );
+}
+
+function withoutUndefined(fields: AuditFields): AuditFields {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
+}

@@ -1,0 +1,18 @@
+// What the SSH layer needs from the rest of the bastion, passed in once at
+// start-up. Functions (not values) so that reloads of trust anchors, policy
+// and vault are picked up by the next connection without a restart.
+
+import type { AuditLog } from "../audit/log.js";
+import type { CertificateTrust } from "../auth/certificate-check.js";
+import type { Policy } from "../policy/index.js";
+
+export interface BastionContext {
+  audit: AuditLog;
+  now(): Date;
+  trust(): CertificateTrust;
+  policy(): Policy;
+  /** Decrypted private key of a vault entry. */
+  credential(name: string): Buffer;
+  loginTimeoutMs: number;
+  upstreamTimeoutMs: number;
+}

@@ -1,0 +1,69 @@
+// The bastion's SSH listener: owns the ssh2 Server and the set of live
+// connections (so that SIGTERM can end each one with a message). Each
+// connection's state lives in its own BastionConnection, never here.
+
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import ssh2 from "ssh2";
+import { newSessionId } from "../session/session-id.js";
+import { PortcullisError } from "../util/errors.js";
+import { BastionConnection } from "./connection.js";
+import type { BastionContext } from "./context.js";
+
+const { Server } = ssh2;
+
+export interface SshListen {
+  host: string;
+  port: number;
+}
+
+export interface RunningBastion {
+  port: number;
+  host: string;
+  /** Stops accepting, ends every session with `reason`, resolves when all are closed. */
+  close(reason: string): Promise<void>;
+}
+
+export async function startBastion(
+  hostKey: Buffer,
+  listen: SshListen,
+  context: BastionContext,
+): Promise<RunningBastion> {
+  const connections = new Set<BastionConnection>();
+  const server = new Server(
+    { hostKeys: [hostKey], ident: "Portcullis", highWaterMark: 256 * 1024 },
+    (client, info) => {
+      const connection = new BastionConnection(
+        client,
+        context,
+        newSessionId(context.now()),
+        info.ip,
+      );
+      connections.add(connection);
+      client.on("close", () => connections.delete(connection));
+    },
+  );
+  server.on("error", (error: Error) =>
+    context.audit.error("ssh listener error", { error: error.message }),
+  );
+  server.listen(listen.port, listen.host);
+  await Promise.race([
+    once(server, "listening"),
+    once(server, "error").then(([error]) => {
+      throw new PortcullisError(
+        "ERR_LISTEN",
+        `cannot listen on ${listen.host}:${listen.port}: ${(error as Error).message}`,
+      );
+    }),
+  ]);
+  const address = server.address() as AddressInfo;
+  return {
+    host: address.address,
+    port: address.port,
+    close: async (reason) => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const connection of connections) connection.end(reason);
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,196 @@
+// One client "session" channel proxied to one upstream session channel:
+// pty (with terminal modes), an allow-list of env variables, shell or exec,
+// window changes, signals, stdin EOF, and the exit status or signal.
+// Channels are accepted synchronously (ssh2 loses a channel whose client
+// sends EOF while we are still awaiting the upstream; see FIELD-NOTES).
+
+import type {
+  ClientChannel,
+  PseudoTtyInfo,
+  ServerChannel,
+  Session,
+  Client as UpstreamClient,
+} from "ssh2";
+import { errorMessage } from "../util/errors.js";
+
+/** Environment variables passed on to the target; everything else is dropped. */
+const FORWARDED_ENV = /^(LANG|LC_[A-Z]+|TZ|COLORTERM)$/;
+
+const EMPTY = Buffer.alloc(0);
+
+/** Exit status for a session the bastion ended itself (like ssh's 255). */
+export const BASTION_EXIT_STATUS = 255;
+
+export interface ChannelStart {
+  kind: "shell" | "exec";
+  command?: string;
+  pty?: PseudoTtyInfo;
+  env: Record<string, string>;
+}
+
+/**
+ * Decides what happens when the client starts a shell or exec. `upstream`
+ * resolves to a connected upstream client or rejects with a one-line reason
+ * that is shown to the user.
+ */
+export interface ChannelHooks {
+  upstream(): Promise<UpstreamClient>;
+  /** Called when the user asked for something the bastion refuses. */
+  refused(what: string): void;
+  /** Offered the started channel before proxying; return false if handled. */
+  intercept?(start: ChannelStart, channel: ServerChannel): boolean;
+}
+
+export function handleSessionChannel(session: Session, hooks: ChannelHooks): void {
+  let pty: PseudoTtyInfo | undefined;
+  const env: Record<string, string> = {};
+  let upstreamChannel: ClientChannel | undefined;
+
+  // accept/reject are undefined when the client wants no reply (OpenSSH
+  // sends env and window-change that way), hence the optional calls.
+  session.on("pty", (accept, _reject, info) => {
+    pty = info;
+    accept?.();
+  });
+  session.on("env", (accept, reject, info) => {
+    if (!FORWARDED_ENV.test(info.key)) {
+      reject?.();
+      return;
+    }
+    env[info.key] = info.val;
+    accept?.();
+  });
+  session.on("window-change", (accept, _reject, info) => {
+    if (pty) pty = { ...pty, cols: info.cols, rows: info.rows };
+    upstreamChannel?.setWindow(info.rows, info.cols, info.height, info.width);
+    accept?.();
+  });
+  session.on("signal", (accept, _reject, info) => {
+    upstreamChannel?.signal(info.name);
+    accept?.();
+  });
+  for (const refused of ["auth-agent", "x11"] as const) {
+    session.on(refused, (_accept: unknown, reject: (() => void) | undefined) => {
+      hooks.refused(refused === "x11" ? "X11 forwarding" : "agent forwarding");
+      reject?.();
+    });
+  }
+  session.on("subsystem", (_accept, reject, info) => {
+    hooks.refused(`subsystem ${info.name}`);
+    reject?.();
+  });
+  session.on("sftp", (_accept, reject) => {
+    hooks.refused("sftp");
+    reject?.();
+  });
+
+  const start = (channel: ServerChannel, kind: ChannelStart["kind"], command?: string) => {
+    const request: ChannelStart = { kind, env: { ...env } };
+    if (command !== undefined) request.command = command;
+    if (pty) request.pty = pty;
+    if (hooks.intercept && !hooks.intercept(request, channel)) return;
+    openUpstream(request, channel, hooks).then(
+      (opened) => {
+        upstreamChannel = opened;
+      },
+      (error: unknown) => endWithMessage(channel, errorMessage(error)),
+    );
+  };
+  session.on("shell", (accept) => start(accept(), "shell"));
+  session.on("exec", (accept, _reject, info) => start(accept(), "exec", info.command));
+}
+
+async function openUpstream(
+  request: ChannelStart,
+  channel: ServerChannel,
+  hooks: ChannelHooks,
+): Promise<ClientChannel> {
+  const client = await hooks.upstream();
+  const upstream = await openUpstreamChannel(client, request);
+  pipeChannels(channel, upstream);
+  return upstream;
+}
+
+export function openUpstreamChannel(
+  client: UpstreamClient,
+  request: ChannelStart,
+): Promise<ClientChannel> {
+  const ptyOptions = request.pty
+    ? {
+        term: request.pty.term,
+        cols: request.pty.cols,
+        rows: request.pty.rows,
+        width: request.pty.width,
+        height: request.pty.height,
+        modes: request.pty.modes,
+      }
+    : undefined;
+  return new Promise((resolve, reject) => {
+    const done = (error: Error | undefined, stream: ClientChannel) =>
+      error ? reject(new Error(`target refused the session: ${error.message}`)) : resolve(stream);
+    if (request.kind === "exec") {
+      client.exec(request.command ?? "", { env: request.env, pty: ptyOptions ?? false }, done);
+    } else {
+      client.shell(ptyOptions ?? false, { env: request.env }, done);
+    }
+  });
+}
+
+/**
+ * Copies data both ways with back-pressure. Upstream output is piped with
+ * `end: false` so that the exit status can be sent after the last byte has
+ * been written and before EOF (ssh2 only sends exit-status on an open channel).
+ */
+export function pipeChannels(channel: ServerChannel, upstream: ClientChannel): void {
+  let exit: { code?: number; signal?: string; coreDumped?: boolean; message?: string } | undefined;
+
+  channel.pipe(upstream);
+  upstream.pipe(channel, { end: false });
+  upstream.stderr.pipe(channel.stderr, { end: false });
+
+  upstream.on(
+    "exit",
+    (code: number | null, signal?: string, coreDumped?: boolean, message?: string) => {
+      exit =
+        code !== null && code !== undefined
+          ? { code }
+          : { signal: signal ?? "KILL", coreDumped: coreDumped ?? false, message: message ?? "" };
+    },
+  );
+  upstream.on("close", () => {
+    if (!exit) return endWithMessage(channel, "the target closed the session");
+    finishChannel(channel, () => {
+      if (exit?.code !== undefined) channel.exit(exit.code);
+      else if (exit?.signal) channel.exit(exit.signal, exit.coreDumped, exit.message);
+    });
+  });
+  channel.on("close", () => upstream.close());
+}
+
+/**
+ * Runs `beforeEnd` (e.g. sending the exit status) once everything written so
+ * far has gone out, then sends EOF and closes. A write of an empty chunk
+ * calls back only after every chunk queued before it.
+ */
+function finishChannel(channel: ServerChannel, beforeEnd: () => void): void {
+  if (channel.writableEnded) return;
+  let pending = 2;
+  const flushed = () => {
+    pending -= 1;
+    if (pending > 0 || channel.writableEnded) return;
+    beforeEnd();
+    channel.end();
+  };
+  channel.write(EMPTY, flushed);
+  channel.stderr.write(EMPTY, flushed);
+}
+
+export function endWithMessage(
+  channel: ServerChannel,
+  message: string,
+  status = BASTION_EXIT_STATUS,
+): void {
+  if (channel.writableEnded) return;
+  channel.stderr.write(`portcullis: ${message}\r\n`);
+  finishChannel(channel, () => channel.exit(status));
+}
