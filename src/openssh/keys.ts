@@ -153,8 +153,18 @@ export function splitKeyLine(line: string, what: string): { type: string; blob: 
 /** Parses a `.pub` / authorized_keys style line (without options). */
 export function parsePublicKeyLine(line: string): SshPublicKey {
   const { type, blob } = splitKeyLine(line, "public key");
-  const key = publicKeyFromBlob(blob);
-  if (key.type !== type) throw sshFormatError("public key line type does not match its data");
+  let key: SshPublicKey;
+  try {
+    key = publicKeyFromBlob(blob);
+  } catch (error) {
+    if (!(error instanceof PortcullisError && error.code === SSH_FORMAT_ERROR)) throw error;
+    throw sshFormatError(`malformed ${quoteName(type)} public key: ${error.message}`);
+  }
+  if (key.type !== type) {
+    throw sshFormatError(
+      `public key line says ${quoteName(type)} but its data is a ${key.type} key`,
+    );
+  }
   return key;
 }
 

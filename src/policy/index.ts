@@ -12,12 +12,7 @@ export { formatHostPort, type HostPort, parseHostPort } from "./address.js";
 export { type Cidr, CidrSet, type IpFamily } from "./cidr.js";
 export { loadPolicyDir } from "./load.js";
 export { type PolicyFileText, parsePolicyFiles } from "./parse.js";
-export {
-  formatPublicKey,
-  type PublicKey,
-  type PublicKeyType,
-  parsePublicKeyLine,
-} from "./public-key.js";
+export { formatPublicKey, type PublicKey, parsePublicKeyLine } from "./public-key.js";
 export type { HoursWindow, Schedule, Weekday } from "./schedule.js";
 export { MASK_DETECTORS, RESERVED_TARGET_NAMES } from "./schema.js";
 export { parseTargetSelector, type TargetSelector } from "./selector.js";

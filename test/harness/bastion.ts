@@ -5,11 +5,12 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { generateTestKey } from "./keys.js";
 import { type RunningSshd, startSshd } from "./sshd.js";
 
-export const CLI = resolve("dist/src/cli/main.js");
+export const CLI = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 
 export interface CommandResult {
   code: number | null;

@@ -127,7 +127,7 @@ describe("policy problems", () => {
   test("host key whose data is of another type", () => {
     const text = targetWith("web1", `ssh-rsa ${ed25519KeyLine().split(" ")[1]}`);
     assert.deepEqual(problemsOf({ "00.yaml": text }), [
-      "00.yaml:6:15: targets.web1.host_key: key data is not a ssh-rsa key",
+      '00.yaml:6:15: targets.web1.host_key: public key line says "ssh-rsa" but its data is a ssh-ed25519 key',
     ]);
   });
 
