@@ -40,6 +40,9 @@ export async function startBastion(
         info.ip,
       );
       connections.add(connection);
+      // Interactive echo must not wait for Nagle's algorithm.
+      // (ssh2 has Connection#setNoDelay; its type declarations lack it.)
+      (client as typeof client & { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
       client.on("close", () => connections.delete(connection));
     },
   );

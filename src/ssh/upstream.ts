@@ -54,7 +54,10 @@ export function connectUpstream(login: UpstreamLogin): Promise<UpstreamClient> {
   return new Promise((resolve, reject) => {
     const client = new Client();
     let presented: Buffer | undefined;
-    client.once("ready", () => resolve(client));
+    client.once("ready", () => {
+      client.setNoDelay(true);
+      resolve(client);
+    });
     client.once("error", (error: Error & { level?: string }) => {
       client.end();
       if (presented && !presented.equals(pinned)) {

@@ -3,7 +3,7 @@
 // process), in front of a real OpenSSH sshd, with keys generated now.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -86,7 +86,7 @@ export interface TestBastion {
 }
 
 export interface BastionOptions {
-  /** Extra YAML appended to the policy (targets/access must be top-level keys not already used). */
+  /** Another policy file (`60-extra.yaml`), merged after the test policy. */
   extraPolicy?: string;
 }
 
@@ -110,7 +110,7 @@ export async function startTestBastion(options: BastionOptions = {}): Promise<Te
   const unrelatedKey = generateTestKey(dir, "ed25519").publicLine;
   writeFileSync(join(dir, "policies", "50-test.yaml"), testPolicy(sshd, unrelatedKey));
   if (options.extraPolicy)
-    appendFileSync(join(dir, "policies", "50-test.yaml"), options.extraPolicy);
+    writeFileSync(join(dir, "policies", "60-extra.yaml"), options.extraPolicy);
 
   const server = spawn(process.execPath, [CLI, "serve", "--config", configPath], {
     stdio: ["ignore", "ignore", "pipe"],
@@ -266,10 +266,15 @@ function testPolicy(sshd: RunningSshd, unrelatedHostKey: string): string {
     logins: [${sshd.login}]
     credential: web1-key
     host_key: "${unrelatedHostKey}"
+  down:
+    address: "127.0.0.1:1"
+    logins: [${sshd.login}]
+    credential: web1-key
+    host_key: "${sshd.hostKeyLine}"
 access:
   - name: ops-web
     subjects: { groups: [ops] }
-    targets: { names: [web1, badkey] }
+    targets: { names: [web1, badkey, down] }
   - name: dba-prod
     subjects: { groups: [dba] }
     targets: { labels: { env: prod } }

@@ -63,7 +63,10 @@ describe("exec through the bastion", () => {
 
   it("lists reachable targets when the user name is not a target", async () => {
     const result = await ssh("alice", ["true"]);
-    assert.match(result.stderr, /"alice" is not a target; targets you may reach: badkey, web1/);
+    assert.match(
+      result.stderr,
+      /"alice" is not a target; targets you may reach: badkey, down, web1/,
+    );
     assert.equal(result.code, 1);
   });
 
@@ -84,6 +87,13 @@ describe("exec through the bastion", () => {
     await bastion.waitForAudit(
       (e) => e.event === "upstream.host_key_rejected" && e.target === "badkey",
     );
+  });
+
+  it("tells the user when the target is unreachable", async () => {
+    const result = await ssh("down", ["echo should-not-run"]);
+    assert.match(result.stderr, /portcullis: target 127\.0\.0\.1:1 refused the connection\r?\n/);
+    assert.equal(result.code, 255);
+    await bastion.waitForAudit((e) => e.event === "upstream.error" && e.target === "down");
   });
 
   it("refuses port forwarding", async () => {

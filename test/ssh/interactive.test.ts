@@ -85,8 +85,9 @@ describe("interactive shell through the bastion", () => {
     try {
       await shell.expect("choose a target:");
       assert.match(shell.output, /1\) badkey/);
-      assert.match(shell.output, /2\) web1/);
-      shell.type("2\r");
+      assert.match(shell.output, /2\) down/);
+      assert.match(shell.output, /3\) web1/);
+      shell.type("3\r");
       assert.match(await runTyped(shell, "echo via-menu", "menu"), /via-menu/);
       shell.type("exit\r");
       assert.equal((await shell.exit()).exitCode, 0);
