@@ -21,7 +21,10 @@ function buildProgram(): Command {
       "-c, --config <file>",
       "configuration file (default: $PORTCULLIS_CONFIG or ./portcullis.yaml)",
     )
-    .showHelpAfterError("(run with --help for usage)")
+    .configureOutput({
+      // One line, like every other error: "portcullis: unknown option '--x'".
+      outputError: (text, write) => write(`portcullis: ${text.replace(/^error: /, "")}`),
+    })
     .exitOverride();
   for (const register of [
     registerInitCommand,

@@ -10,6 +10,7 @@ import { RevocationList } from "../ca/revocation.js";
 import type { LoadedConfig } from "../config/index.js";
 import { publicKeyFromBlob } from "../openssh/keys.js";
 import { loadPolicyDir, type Policy } from "../policy/index.js";
+import type { BastionContext } from "../ssh/context.js";
 import { type RunningBastion, type SshListen, startBastion } from "../ssh/server.js";
 import { ConfigError, errorMessage } from "../util/errors.js";
 import { openVault, resolveMasterKey } from "../vault/index.js";
@@ -36,14 +37,14 @@ export async function startServer(
     options.audit ??
     createAuditLog({ level: config.logging.level, file: config.logging.audit_file });
   const hostKey = readKeyFile(config.ssh.host_key, "ssh.host_key");
-  const trust = loadTrust(loaded, audit);
   const vault = openVault(
     config.vault.path,
     resolveMasterKey({ masterKeyFile: config.vault.master_key_file }),
   );
   let policy: Policy = loadPolicyDir(config.policy.dir);
+  const trust = loadTrust(loaded, audit);
 
-  const ssh = await startBastion(hostKey, options.listen ?? config.ssh.listen, {
+  const context: BastionContext = {
     audit,
     now: () => new Date(),
     trust: () => trust.current,
@@ -51,7 +52,14 @@ export async function startServer(
     credential: (name) => vault.getPrivateKey(name),
     loginTimeoutMs: config.ssh.login_timeout,
     upstreamTimeoutMs: config.ssh.upstream_timeout,
-  });
+  };
+  let ssh: RunningBastion;
+  try {
+    ssh = await startBastion(hostKey, options.listen ?? config.ssh.listen, context);
+  } catch (error) {
+    trust.revocation.close(); // its watcher would keep the process alive
+    throw error;
+  }
   audit.emit("server.start", { ssh_listen: `${ssh.host}:${ssh.port}` });
 
   return {

@@ -2,8 +2,7 @@
 // connections (so that SIGTERM can end each one with a message). Each
 // connection's state lives in its own BastionConnection, never here.
 
-import { once } from "node:events";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Server as NetServer } from "node:net";
 import ssh2 from "ssh2";
 import { newSessionId } from "../session/session-id.js";
 import { PortcullisError } from "../util/errors.js";
@@ -30,35 +29,18 @@ export async function startBastion(
   context: BastionContext,
 ): Promise<RunningBastion> {
   const connections = new Set<BastionConnection>();
-  const server = new Server(
-    { hostKeys: [hostKey], ident: "Portcullis", highWaterMark: 256 * 1024 },
-    (client, info) => {
-      const connection = new BastionConnection(
-        client,
-        context,
-        newSessionId(context.now()),
-        info.ip,
-      );
-      connections.add(connection);
-      // Interactive echo must not wait for Nagle's algorithm.
-      // (ssh2 has Connection#setNoDelay; its type declarations lack it.)
-      (client as typeof client & { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
-      client.on("close", () => connections.delete(connection));
-    },
-  );
+  const server = new Server({ hostKeys: [hostKey], ident: "Portcullis" }, (client, info) => {
+    const connection = new BastionConnection(client, context, newSessionId(context.now()), info.ip);
+    connections.add(connection);
+    // Interactive echo must not wait for Nagle's algorithm.
+    // (ssh2 has Connection#setNoDelay; its type declarations lack it.)
+    (client as typeof client & { setNoDelay(noDelay: boolean): void }).setNoDelay(true);
+    client.on("close", () => connections.delete(connection));
+  });
+  await listenOn(server, listen);
   server.on("error", (error: Error) =>
     context.audit.error("ssh listener error", { error: error.message }),
   );
-  server.listen(listen.port, listen.host);
-  await Promise.race([
-    once(server, "listening"),
-    once(server, "error").then(([error]) => {
-      throw new PortcullisError(
-        "ERR_LISTEN",
-        `cannot listen on ${listen.host}:${listen.port}: ${(error as Error).message}`,
-      );
-    }),
-  ]);
   const address = server.address() as AddressInfo;
   return {
     host: address.address,
@@ -69,4 +51,21 @@ export async function startBastion(
       await closed;
     },
   };
+}
+
+function listenOn(server: NetServer, listen: SshListen): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const refuse = (error: Error) =>
+      reject(
+        new PortcullisError(
+          "ERR_LISTEN",
+          `cannot listen on ${listen.host}:${listen.port}: ${error.message}`,
+        ),
+      );
+    server.once("error", refuse);
+    server.listen(listen.port, listen.host, () => {
+      server.off("error", refuse);
+      resolve();
+    });
+  });
 }

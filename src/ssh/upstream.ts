@@ -58,7 +58,7 @@ export function connectUpstream(login: UpstreamLogin): Promise<UpstreamClient> {
       client.setNoDelay(true);
       resolve(client);
     });
-    client.once("error", (error: Error & { level?: string }) => {
+    client.on("error", (error: Error & { level?: string }) => {
       client.end();
       if (presented && !presented.equals(pinned)) {
         return reject(new HostKeyMismatchError(target, presented.toString("base64")));
@@ -100,7 +100,7 @@ function describeUpstreamError(
 }
 
 /** The algorithm to ask for: a pinned RSA key is offered with SHA-2 signatures only. */
-function hostKeyAlgorithm(type: string): ServerHostKeyAlgorithm {
+export function hostKeyAlgorithm(type: string): ServerHostKeyAlgorithm {
   return (type === "ssh-rsa" ? "rsa-sha2-512" : type) as ServerHostKeyAlgorithm;
 }
 
@@ -117,7 +117,7 @@ export function scanHostKey(
       client.end();
       if (found) resolve(found);
     };
-    client.once("error", (error: Error & { code?: string }) => {
+    client.on("error", (error: Error & { code?: string }) => {
       if (found) return resolve(found);
       reject(
         new PortcullisError(

@@ -92,6 +92,15 @@ export interface BastionOptions {
 
 export async function startTestBastion(options: BastionOptions = {}): Promise<TestBastion> {
   const dir = mkdtempSync(join(tmpdir(), "portcullis-it-"));
+  try {
+    return await assembleBastion(dir, options);
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function assembleBastion(dir: string, options: BastionOptions): Promise<TestBastion> {
   const configPath = join(dir, "portcullis.yaml");
   const cli = (args: readonly string[]) => portcullis(["--config", configPath, ...args]);
   const init = await portcullis(["init", dir, "--listen", "127.0.0.1:0"]);

@@ -7,6 +7,7 @@ import { revoke } from "../../ca/revocation.js";
 import { ConfigError } from "../../util/errors.js";
 import { parseDuration } from "../../util/units.js";
 import { configFor } from "../config-option.js";
+import { durationOption } from "../option-parsers.js";
 
 interface SignOptions {
   user: string;
@@ -20,7 +21,7 @@ export function registerCaCommands(program: Command): void {
     .description("issue a user certificate for KEY.pub, written to KEY-cert.pub")
     .requiredOption("--user <email>", "identity (key id and principal)")
     .option("--groups <a,b>", "groups carried in the groups@portcullis extension")
-    .option("--ttl <duration>", "validity, e.g. 8h (default: ca.default_ttl)")
+    .option("--ttl <duration>", "validity, e.g. 8h (default: ca.default_ttl)", durationOption)
     .argument("<key.pub>", "the user's public key file")
     .action((publicKeyPath: string, options: SignOptions, command: Command) => {
       const { config } = configFor(command);

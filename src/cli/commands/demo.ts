@@ -3,19 +3,17 @@
 
 import type { Command } from "commander";
 import { DEMO_USER, startDemo } from "../../demo/demo.js";
-import { ConfigError } from "../../util/errors.js";
+import { portOption } from "../option-parsers.js";
 import { waitForStopSignal } from "./serve.js";
 
 export function registerDemoCommand(program: Command): void {
   program
     .command("demo")
     .description("run a throwaway bastion with a demo target on loopback")
-    .option("--port <port>", "SSH port of the bastion (0 = any free port)", "2222")
-    .action(async (options: { port: string }) => {
-      const port = Number(options.port);
-      if (!Number.isInteger(port) || port < 0 || port > 65535)
-        throw new ConfigError(["--port must be 0-65535"]);
-      const demo = await startDemo(port);
+    .option("--port <port>", "SSH port of the bastion (0 = any free port)", portOption, 2222)
+    .action(async (options: { port: number }) => {
+      const demo = await startDemo(options.port);
+      const stopSignal = waitForStopSignal();
       process.stdout.write(
         [
           `Portcullis demo is running (bastion on 127.0.0.1:${demo.port}, files in ${demo.dir}).`,
@@ -29,7 +27,7 @@ export function registerDemoCommand(program: Command): void {
           "",
         ].join("\n"),
       );
-      await waitForStopSignal();
+      await stopSignal;
       await demo.close();
     });
 }

@@ -2,6 +2,7 @@
 
 import type { Command } from "commander";
 import { initSetup } from "../../setup/init.js";
+import { listenOption } from "../option-parsers.js";
 
 export function registerInitCommand(program: Command): void {
   program
@@ -10,7 +11,7 @@ export function registerInitCommand(program: Command): void {
       "create a working setup: config, host key, user CA, vault master key, example policies",
     )
     .argument("[dir]", "directory to set up", ".")
-    .option("--listen <host:port>", "SSH listen address", "0.0.0.0:2222")
+    .option("--listen <host:port>", "SSH listen address", listenOption, "0.0.0.0:2222")
     .action((dir: string, options: { listen: string }) => {
       const result = initSetup(dir, { sshListen: options.listen });
       process.stdout.write(

@@ -11,9 +11,10 @@ export function registerServeCommand(program: Command): void {
     .description("run the bastion (SSH listener)")
     .action(async (_options, command: Command) => {
       const server = await startServer(configFor(command));
+      const stopSignal = waitForStopSignal();
       process.stderr.write(`portcullis: ssh listening on ${server.ssh.host}:${server.ssh.port}\n`);
       process.on("SIGHUP", () => server.reloadPolicy());
-      await waitForStopSignal();
+      await stopSignal;
       await server.close("the bastion is shutting down");
     });
 }

@@ -4,7 +4,7 @@
 
 import type { Command } from "commander";
 import { loadPolicyDir } from "../../policy/index.js";
-import { scanHostKey, type UpstreamEndpoint } from "../../ssh/upstream.js";
+import { hostKeyAlgorithm, scanHostKey, type UpstreamEndpoint } from "../../ssh/upstream.js";
 import { ConfigError } from "../../util/errors.js";
 import { configFor } from "../config-option.js";
 
@@ -21,7 +21,10 @@ export function registerTargetsCommands(program: Command): void {
       const { config } = configFor(command);
       const target = loadPolicyDir(config.policy.dir).targets.get(name);
       const endpoint = target?.address ?? parseEndpoint(name);
-      const presented = await scanHostKey(endpoint, SCAN_TIMEOUT_MS, options.type);
+      // Ask for the pinned key's type, so a server with several keys is compared like for like.
+      const type =
+        options.type ?? (target?.host_key ? hostKeyAlgorithm(target.host_key.type) : undefined);
+      const presented = await scanHostKey(endpoint, SCAN_TIMEOUT_MS, type);
       process.stdout.write(`host_key: "${presented}"\n`);
       if (target?.host_key) {
         const same = presented.split(" ")[1] === target.host_key.blob.toString("base64");

@@ -1,0 +1,36 @@
+// Validators for option values, run by commander while parsing: a bad value
+// is a usage error (exit 2) with the option's name, before any work starts.
+
+import { InvalidArgumentError } from "commander";
+import { parseHostPort } from "../policy/index.js";
+import { errorMessage } from "../util/errors.js";
+import { parseDuration } from "../util/units.js";
+
+function validated<T>(parse: (text: string) => T): (text: string) => T {
+  return (text) => {
+    try {
+      return parse(text);
+    } catch (error) {
+      throw new InvalidArgumentError(errorMessage(error));
+    }
+  };
+}
+
+/** "8h", "90m", kept as text (for messages); parse it again with parseDuration. */
+export const durationOption = validated((text: string) => {
+  parseDuration(text);
+  return text;
+});
+
+/** "host:port" (port 0 = any free port), kept as text for the config file. */
+export const listenOption = validated((text: string) => {
+  parseHostPort(text, { allowPortZero: true });
+  return text;
+});
+
+/** A TCP port number, 0 for any free port. */
+export const portOption = validated((text: string) => {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port > 65535) throw new RangeError("expected a port number 0-65535");
+  return port;
+});
