@@ -5,7 +5,7 @@
 // Usage: npm run build && node dist/bench/throughput.js [MB] [runs]
 
 import { spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
 import { startTestBastion } from "../test/harness/bastion.js";
@@ -37,6 +37,14 @@ function timeTransfer(args: string[], megabytes: number): Promise<number> {
   });
 }
 
+/** User + system CPU seconds a process has used so far (Linux /proc). */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
+  return ticks / 100; // USER_HZ is 100 on Linux
+}
+
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
@@ -48,9 +56,12 @@ async function main(): Promise<void> {
     const user = await bastion.issueUser("bench@example.com", ["ops"]);
     const direct: number[] = [];
     const proxied: number[] = [];
+    let bastionCpu = 0;
     for (let run = 0; run < runs; run++) {
       direct.push(await timeTransfer(bastion.directSshArgs(), megabytes));
+      const cpuBefore = cpuSeconds(bastion.serverPid);
       proxied.push(await timeTransfer(bastion.sshArgs(user, "web1"), megabytes));
+      bastionCpu += cpuSeconds(bastion.serverPid) - cpuBefore;
     }
     const result = {
       benchmark: "throughput",
@@ -66,6 +77,9 @@ async function main(): Promise<void> {
       direct_mb_s: direct.map(Math.round),
       bastion_mb_s: proxied.map(Math.round),
       ratio: Number((median(proxied) / median(direct)).toFixed(3)),
+      // Less noisy than throughput on a shared 2-core machine: what the
+      // bastion process itself spends per GiB proxied.
+      bastion_cpu_s_per_gib: Number(((bastionCpu / (runs * megabytes)) * 1024).toFixed(2)),
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
     const dir = join("bench", "results");

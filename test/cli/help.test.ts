@@ -29,13 +29,17 @@ const USAGE_ERRORS: ReadonlyArray<{ args: string[]; message: RegExp }> = [
   { args: ["vault", "bogus"], message: /^portcullis: unknown command 'bogus'$/m },
   { args: ["--bogus"], message: /^portcullis: unknown option '--bogus'$/m },
   { args: ["vault", "list", "--bogus"], message: /^portcullis: unknown option '--bogus'$/m },
-  { args: ["ca", "sign", "--user"], message: /^portcullis: option '--user <email>' argument missing$/m },
+  {
+    args: ["ca", "sign", "--user"],
+    message: /^portcullis: option '--user <email>' argument missing$/m,
+  },
   { args: ["vault", "generate"], message: /^portcullis: missing required argument 'name'$/m },
   { args: ["vault", "list", "extra"], message: /^portcullis: too many arguments/m },
   { args: ["vault"], message: /^Usage: portcullis vault /m },
   {
     args: ["demo", "--port", "x"],
-    message: /^portcullis: option '--port <port>' argument 'x' is invalid\. expected a port number 0-65535$/m,
+    message:
+      /^portcullis: option '--port <port>' argument 'x' is invalid\. expected a port number 0-65535$/m,
   },
 ];
 

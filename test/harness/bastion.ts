@@ -82,6 +82,8 @@ export interface TestBastion {
   ): Promise<Record<string, unknown>>;
   /** The serve process's stderr so far. */
   serverStderr(): string;
+  /** Process id of `portcullis serve` (for benchmarks reading its CPU time). */
+  serverPid: number | undefined;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -159,6 +161,7 @@ async function assembleBastion(dir: string, options: BastionOptions): Promise<Te
     cli,
     auditEvents,
     serverStderr: () => stderr,
+    serverPid: server.pid,
     issueUser: async (user, groups, extraSignArgs = []) => {
       const key = generateTestKey(dir, "ed25519");
       const signed = await cli([
