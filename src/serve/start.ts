@@ -50,6 +50,7 @@ export async function startServer(
     trust: () => trust.current,
     policy: () => policy,
     credential: (name) => vault.getPrivateKey(name),
+    clockSkewMs: config.ca.clock_skew,
     loginTimeoutMs: config.ssh.login_timeout,
     upstreamTimeoutMs: config.ssh.upstream_timeout,
   };

@@ -25,7 +25,7 @@ import {
   pipeChannels,
 } from "./session-channel.js";
 import { runTargetMenu } from "./target-menu.js";
-import { connectUpstream, HostKeyMismatchError } from "./upstream.js";
+import { connectUpstream, HostKeyRejectedError, type HostKeyTrust } from "./upstream.js";
 
 type Identity = Extract<ReturnType<typeof decideUserCertificate>, { ok: true }>["identity"];
 
@@ -266,7 +266,8 @@ export class BastionConnection {
         port: target.address.port,
         username: login,
         privateKey: this.context.credential(credentialName(target, login)),
-        pinnedHostKey: target.host_key ?? unsupportedHostCa(target),
+        hostKeyTrust: hostKeyTrustOf(target, this.context.clockSkewMs),
+        now: this.context.now,
         timeoutMs: this.context.upstreamTimeoutMs,
       });
       client.on("close", () => this.end(`connection to ${target.name} closed`));
@@ -280,7 +281,7 @@ export class BastionConnection {
       });
       return client;
     } catch (error) {
-      if (error instanceof HostKeyMismatchError) {
+      if (error instanceof HostKeyRejectedError) {
         this.audit("upstream.host_key_rejected", {
           presented_key: error.presentedKey,
           pinned_key: target.host_key,
@@ -326,10 +327,11 @@ function credentialName(target: Target, login: string): string {
   return name;
 }
 
-function unsupportedHostCa(target: Target): never {
-  throw new Error(
-    `target ${target.name} is trusted by host_ca, which this bastion cannot verify yet; pin host_key`,
-  );
+function hostKeyTrustOf(target: Target, clockSkewMs: number): HostKeyTrust {
+  if (target.host_key) return { kind: "pinned", key: target.host_key };
+  if (!target.host_ca) throw new Error(`target ${target.name} has no host_key or host_ca`);
+  const hostNames = [target.address.host, target.name];
+  return { kind: "ca", trust: { hostCa: target.host_ca, hostNames, clockSkewMs } };
 }
 
 function withoutUndefined(fields: AuditFields): AuditFields {

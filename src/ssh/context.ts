@@ -13,6 +13,8 @@ export interface BastionContext {
   policy(): Policy;
   /** Decrypted private key of a vault entry. */
   credential(name: string): Buffer;
+  /** Tolerance for certificate validity windows (config `ca.clock_skew`). */
+  clockSkewMs: number;
   loginTimeoutMs: number;
   upstreamTimeoutMs: number;
 }

@@ -1,9 +1,12 @@
 // The bastion's own SSH connection to a target: authenticates with the
 // vaulted private key and accepts the target only if the host key it shows
-// is byte-for-byte the pinned one. Also fetches a host key for `targets scan`.
+// is byte-for-byte the pinned one, or a host certificate that
+// src/auth/host-certificate.ts accepts for the target's host_ca. Also
+// fetches a host key for `targets scan`.
 
 import type { ServerHostKeyAlgorithm, Client as UpstreamClient } from "ssh2";
 import ssh2 from "ssh2";
+import { decideHostCertificate, type HostCertificateTrust } from "../auth/host-certificate.js";
 import { PortcullisError } from "../util/errors.js";
 
 const { Client } = ssh2;
@@ -25,9 +28,9 @@ export interface UpstreamEndpoint {
 export interface UpstreamLogin extends UpstreamEndpoint {
   username: string;
   privateKey: Buffer;
-  /** The pinned host key: its type and SSH wire blob. */
-  pinnedHostKey: PinnedHostKey;
+  hostKeyTrust: HostKeyTrust;
   timeoutMs: number;
+  now(): Date;
 }
 
 export interface PinnedHostKey {
@@ -35,33 +38,70 @@ export interface PinnedHostKey {
   blob: Buffer;
 }
 
-export class HostKeyMismatchError extends PortcullisError {
+/** How a target's host key is trusted: one pinned key, or certificates of a host CA. */
+export type HostKeyTrust =
+  | { kind: "pinned"; key: PinnedHostKey }
+  | { kind: "ca"; trust: HostCertificateTrust };
+
+/** OpenSSH host certificate algorithms (the patched ssh2 client negotiates them). */
+const HOST_CERTIFICATE_ALGORITHMS = [
+  "ssh-ed25519-cert-v01@openssh.com",
+  "ecdsa-sha2-nistp256-cert-v01@openssh.com",
+  "ecdsa-sha2-nistp384-cert-v01@openssh.com",
+  "ecdsa-sha2-nistp521-cert-v01@openssh.com",
+  "rsa-sha2-512-cert-v01@openssh.com",
+  "rsa-sha2-256-cert-v01@openssh.com",
+] as unknown as ServerHostKeyAlgorithm[];
+
+export class HostKeyRejectedError extends PortcullisError {
   readonly presentedKey: string;
 
-  constructor(target: string, presentedKey: string) {
-    super(
-      "ERR_HOST_KEY_MISMATCH",
-      `host key of ${target} does not match the pinned key; refusing to connect`,
-    );
+  constructor(target: string, problem: string, presentedKey: string) {
+    super("ERR_HOST_KEY_REJECTED", `host key of ${target} ${problem}; refusing to connect`);
     this.presentedKey = presentedKey;
   }
 }
 
+interface HostKeyCheck {
+  algorithms: ServerHostKeyAlgorithm[];
+  /** undefined when the presented key (or certificate) is trusted, else what is wrong. */
+  problem(presented: Buffer): string | undefined;
+}
+
+function hostKeyCheck(trust: HostKeyTrust, now: () => Date): HostKeyCheck {
+  if (trust.kind === "pinned") {
+    return {
+      algorithms: [hostKeyAlgorithm(trust.key.type)],
+      problem: (presented) =>
+        presented.equals(trust.key.blob) ? undefined : "does not match the pinned key",
+    };
+  }
+  return {
+    algorithms: HOST_CERTIFICATE_ALGORITHMS,
+    problem: (presented) => {
+      const decision = decideHostCertificate(presented, trust.trust, now());
+      return decision.ok ? undefined : `is not trusted: ${decision.reason}`;
+    },
+  };
+}
+
 /** Opens an authenticated upstream connection; rejects with a one-line reason. */
 export function connectUpstream(login: UpstreamLogin): Promise<UpstreamClient> {
-  const pinned = login.pinnedHostKey.blob;
+  const check = hostKeyCheck(login.hostKeyTrust, login.now);
   const target = `${login.host}:${login.port}`;
   return new Promise((resolve, reject) => {
     const client = new Client();
-    let presented: Buffer | undefined;
+    let rejected: { problem: string; key: Buffer } | undefined;
     client.once("ready", () => {
       client.setNoDelay(true);
       resolve(client);
     });
     client.on("error", (error: Error & { level?: string }) => {
       client.end();
-      if (presented && !presented.equals(pinned)) {
-        return reject(new HostKeyMismatchError(target, presented.toString("base64")));
+      if (rejected) {
+        return reject(
+          new HostKeyRejectedError(target, rejected.problem, rejected.key.toString("base64")),
+        );
       }
       reject(new PortcullisError("ERR_UPSTREAM", describeUpstreamError(target, error)));
     });
@@ -75,11 +115,12 @@ export function connectUpstream(login: UpstreamLogin): Promise<UpstreamClient> {
       keepaliveCountMax: 4,
       algorithms: {
         cipher: [...UPSTREAM_CIPHERS],
-        serverHostKey: [hostKeyAlgorithm(login.pinnedHostKey.type)],
+        serverHostKey: check.algorithms,
       },
       hostVerifier: (key: Buffer) => {
-        presented = key;
-        return key.equals(pinned);
+        const problem = check.problem(key);
+        if (problem !== undefined) rejected = { problem, key };
+        return problem === undefined;
       },
     });
   });

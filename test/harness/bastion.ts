@@ -88,8 +88,10 @@ export interface TestBastion {
 }
 
 export interface BastionOptions {
-  /** Another policy file (`60-extra.yaml`), merged after the test policy. */
-  extraPolicy?: string;
+  /** Another policy file (`60-extra.yaml`), merged after the test policy; a function gets the started sshd. */
+  extraPolicy?: string | ((sshd: RunningSshd) => string);
+  /** Extra sshd_config lines (e.g. `HostKey`, `HostCertificate`). */
+  sshdExtraConfig?: string[];
 }
 
 export async function startTestBastion(options: BastionOptions = {}): Promise<TestBastion> {
@@ -115,13 +117,17 @@ async function assembleBastion(dir: string, options: BastionOptions): Promise<Te
   const directKey = generateTestKey(dir, "ed25519");
   const sshd = await startSshd({
     authorizedKeys: [credential.stdout.trim(), directKey.publicLine],
+    ...(options.sshdExtraConfig ? { extraConfig: options.sshdExtraConfig } : {}),
   });
   const directKnownHosts = join(dir, "known_hosts_direct");
   writeFileSync(directKnownHosts, `[127.0.0.1]:${sshd.port} ${sshd.hostKeyLine}\n`);
   const unrelatedKey = generateTestKey(dir, "ed25519").publicLine;
   writeFileSync(join(dir, "policies", "50-test.yaml"), testPolicy(sshd, unrelatedKey));
-  if (options.extraPolicy)
-    writeFileSync(join(dir, "policies", "60-extra.yaml"), options.extraPolicy);
+  const { extraPolicy } = options;
+  if (extraPolicy) {
+    const text = typeof extraPolicy === "string" ? extraPolicy : extraPolicy(sshd);
+    writeFileSync(join(dir, "policies", "60-extra.yaml"), text);
+  }
 
   const server = spawn(process.execPath, [CLI, "serve", "--config", configPath], {
     stdio: ["ignore", "ignore", "pipe"],
