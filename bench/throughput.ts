@@ -5,10 +5,9 @@
 // Usage: npm run build && node dist/bench/throughput.js [MB] [runs]
 
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { startTestBastion } from "../test/harness/bastion.js";
+import { machine, writeResult } from "./results-file.js";
 
 const CIPHER = "aes128-gcm@openssh.com";
 
@@ -66,12 +65,7 @@ async function main(): Promise<void> {
     const result = {
       benchmark: "throughput",
       date: new Date().toISOString(),
-      machine: {
-        cpus: cpus().length,
-        cpu: cpus()[0]?.model,
-        memory_gib: Math.round(totalmem() / 2 ** 30),
-        node: process.version,
-      },
+      machine: machine(),
       cipher: CIPHER,
       megabytes,
       direct_mb_s: direct.map(Math.round),
@@ -82,12 +76,7 @@ async function main(): Promise<void> {
       bastion_cpu_s_per_gib: Number(((bastionCpu / (runs * megabytes)) * 1024).toFixed(2)),
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
-    const dir = join("bench", "results");
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(
-      join(dir, `throughput-${result.date.replace(/[:.]/g, "-")}.json`),
-      `${JSON.stringify(result, null, 2)}\n`,
-    );
+    writeResult("throughput", result);
   } finally {
     await bastion.stop();
   }

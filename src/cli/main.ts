@@ -8,6 +8,7 @@ import { errorMessage, PortcullisError } from "../util/errors.js";
 import { registerCaCommands } from "./commands/ca.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerInitCommand } from "./commands/init.js";
+import { registerPolicyCommands } from "./commands/policy.js";
 import { registerServeCommand } from "./commands/serve.js";
 import { registerTargetsCommands } from "./commands/targets.js";
 import { registerVaultCommands } from "./commands/vault.js";
@@ -33,6 +34,7 @@ function buildProgram(): Command {
     registerCaCommands,
     registerVaultCommands,
     registerTargetsCommands,
+    registerPolicyCommands,
   ]) {
     register(program);
   }
@@ -46,7 +48,8 @@ function buildProgram(): Command {
 async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
-    return 0;
+    // A command that reported its own failure (e.g. `policy test`) set the status.
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? 0 : USAGE_ERROR;

@@ -142,5 +142,16 @@ access:
     targets: { names: [${DEMO_TARGET}] }
     session: allow
     max_session: 8h
+    commands: [demo]
+rulesets:
+  demo:
+    default: allow
+    rules:
+      - deny: ["rm -r /", "rm -R /", "rm --recursive /"]
+        reason: recursive delete of /
+      - deny: ["shutdown", "reboot", "halt", "poweroff"]
+        reason: stopping the machine
+      - warn: "sudo"
+        reason: privileged command
 `;
 }

@@ -10,10 +10,13 @@ export {
 } from "./access.js";
 export { formatHostPort, type HostPort, parseHostPort } from "./address.js";
 export { type Cidr, CidrSet, type IpFamily } from "./cidr.js";
+export { DEFAULT_RISK, decideCommandLine, precompilePolicy } from "./decide.js";
+export { lintPolicy, type PolicyWarning } from "./lint.js";
 export { loadPolicyDir } from "./load.js";
 export { type PolicyFileText, parsePolicyFiles } from "./parse.js";
 export { formatPublicKey, type PublicKey, parsePublicKeyLine } from "./public-key.js";
 export type { HoursWindow, Schedule, Weekday } from "./schedule.js";
 export { MASK_DETECTORS, RESERVED_TARGET_NAMES } from "./schema.js";
 export { parseTargetSelector, type TargetSelector } from "./selector.js";
+export { extractCommands } from "./shell/index.js";
 export type * from "./types.js";

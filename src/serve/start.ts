@@ -9,17 +9,19 @@ import { loadCertificateAuthority } from "../ca/authority.js";
 import { RevocationList } from "../ca/revocation.js";
 import type { LoadedConfig } from "../config/index.js";
 import { publicKeyFromBlob } from "../openssh/keys.js";
-import { loadPolicyDir, type Policy } from "../policy/index.js";
 import type { BastionContext } from "../ssh/context.js";
 import { type RunningBastion, type SshListen, startBastion } from "../ssh/server.js";
 import { ConfigError, errorMessage } from "../util/errors.js";
 import { openVault, resolveMasterKey } from "../vault/index.js";
+import { type PolicyReloadStats, startPolicyReloader } from "./policy-reload.js";
 
 export interface StartedServer {
   ssh: RunningBastion;
   audit: AuditLog;
   /** Loads the policy again; keeps the running one when the new one is broken. */
   reloadPolicy(): boolean;
+  /** Policy reload counters (for /metrics). */
+  policyStats: Readonly<PolicyReloadStats>;
   close(reason: string): Promise<void>;
 }
 
@@ -41,14 +43,14 @@ export async function startServer(
     config.vault.path,
     resolveMasterKey({ masterKeyFile: config.vault.master_key_file }),
   );
-  let policy: Policy = loadPolicyDir(config.policy.dir);
+  const policy = startPolicyReloader({ dir: config.policy.dir, audit });
   const trust = loadTrust(loaded, audit);
 
   const context: BastionContext = {
     audit,
     now: () => new Date(),
     trust: () => trust.current,
-    policy: () => policy,
+    policy: policy.current,
     credential: (name) => vault.getPrivateKey(name),
     clockSkewMs: config.ca.clock_skew,
     loginTimeoutMs: config.ssh.login_timeout,
@@ -59,6 +61,7 @@ export async function startServer(
     ssh = await startBastion(hostKey, options.listen ?? config.ssh.listen, context);
   } catch (error) {
     trust.revocation.close(); // its watcher would keep the process alive
+    policy.close();
     throw error;
   }
   audit.emit("server.start", { ssh_listen: `${ssh.host}:${ssh.port}` });
@@ -66,20 +69,12 @@ export async function startServer(
   return {
     ssh,
     audit,
-    reloadPolicy: () => {
-      try {
-        policy = loadPolicyDir(config.policy.dir);
-        audit.emit("policy.reload", { dir: config.policy.dir });
-        return true;
-      } catch (error) {
-        const problems = error instanceof ConfigError ? error.problems : [errorMessage(error)];
-        audit.emit("policy.error", { dir: config.policy.dir, problems });
-        return false;
-      }
-    },
+    reloadPolicy: () => policy.reload("signal"),
+    policyStats: policy.stats,
     close: async (reason) => {
       await ssh.close(reason);
       trust.revocation.close();
+      policy.close();
       audit.emit("server.stop", { reason });
       audit.flush();
     },

@@ -1,7 +1,8 @@
 // One user's SSH connection to the bastion: certificate authentication
 // (delegated to src/auth, which alone says yes), target selection from the
 // SSH user name, the session access decision (src/policy), the upstream
-// connection with the vaulted key, and the session's audit trail.
+// connection with the vaulted key, the command policy for exec requests
+// (decided before anything is sent upstream), and the session's audit trail.
 
 import type {
   AuthContext,
@@ -13,8 +14,11 @@ import type {
 } from "ssh2";
 import type { AuditFields } from "../audit/log.js";
 import { decideUserCertificate } from "../auth/certificate-check.js";
+import type { LineVerdict } from "../policy/command-types.js";
+import { decideCommandLine } from "../policy/decide.js";
 import type { AccessDecision, Target } from "../policy/index.js";
 import { decideSessionAccess, parseTargetSelector, reachableTargets } from "../policy/index.js";
+import { extractCommands } from "../policy/shell/index.js";
 import { errorMessage } from "../util/errors.js";
 import type { BastionContext } from "./context.js";
 import {
@@ -28,6 +32,9 @@ import { runTargetMenu } from "./target-menu.js";
 import { connectUpstream, HostKeyRejectedError, type HostKeyTrust } from "./upstream.js";
 
 type Identity = Extract<ReturnType<typeof decideUserCertificate>, { ok: true }>["identity"];
+
+/** Exit status of an exec request the command policy refused (like a shell's "cannot execute"). */
+const BLOCKED_EXIT_STATUS = 126;
 
 /** What the SSH user name resolved to once the user is authenticated. */
 type Selection =
@@ -208,7 +215,62 @@ export class BastionConnection {
       this.serveMenu(start, channel);
       return false;
     }
+    if (selection?.kind === "target" && start.kind === "exec") {
+      return this.enforceCommandPolicy(selection.access, start.command ?? "", channel);
+    }
     return true;
+  }
+
+  /**
+   * Decides an exec request's command line with the policy in force now and
+   * the session's access entry; returns false when the bastion refused it.
+   */
+  private enforceCommandPolicy(
+    access: AccessDecision,
+    line: string,
+    channel: ServerChannel,
+  ): boolean {
+    const verdict = this.decideLine(access, line);
+    this.audit("command", {
+      line,
+      decision: verdict.decision,
+      rule: verdict.rule,
+      reason: verdict.reason,
+      risk: verdict.risk,
+    });
+    const because = explainVerdict(verdict);
+    switch (verdict.decision) {
+      case "allow":
+        return true;
+      case "warn":
+        channel.stderr.write(`portcullis: warning: ${because}\r\n`);
+        return true;
+      case "approve":
+        endWithMessage(
+          channel,
+          `blocked: needs approval (approvals are not available yet): ${because}`,
+          BLOCKED_EXIT_STATUS,
+        );
+        return false;
+      default:
+        endWithMessage(channel, `blocked: ${because}`, BLOCKED_EXIT_STATUS);
+        return false;
+    }
+  }
+
+  /** Fails closed: a vanished access entry or an evaluation error is a deny. */
+  private decideLine(access: AccessDecision, line: string): LineVerdict {
+    const policy = this.context.policy();
+    // The entry as it is in the policy now: a reload takes effect on the next command.
+    const entry = policy.access.find((candidate) => candidate.name === access.entry?.name);
+    if (entry === undefined) {
+      return denied(`access entry ${access.entry?.name ?? "(none)"} is no longer in the policy`);
+    }
+    try {
+      return decideCommandLine(policy, entry, extractCommands(line));
+    } catch (error) {
+      return denied(`cannot evaluate the command: ${errorMessage(error)}`);
+    }
   }
 
   private serveMenu(start: ChannelStart, channel: ServerChannel): void {
@@ -319,6 +381,16 @@ export class BastionConnection {
   ): void {
     this.context.audit.emit(event, { ...this.fields, ...withoutUndefined(fields) });
   }
+}
+
+/** `<reason> (rule <id>)`, as the user sees it after `blocked:` or `warning:`. */
+function explainVerdict(verdict: LineVerdict): string {
+  const rule = verdict.rule === undefined ? "" : ` (rule ${verdict.rule})`;
+  return `${verdict.reason ?? "denied by policy"}${rule}`;
+}
+
+function denied(reason: string): LineVerdict {
+  return { status: "error", decision: "deny", reason, risk: 100, commands: [] };
 }
 
 function credentialName(target: Target, login: string): string {

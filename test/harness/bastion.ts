@@ -293,8 +293,10 @@ access:
   - name: ops-web
     subjects: { groups: [ops] }
     targets: { names: [web1, badkey, down] }
+    commands: [baseline]
   - name: dba-prod
     subjects: { groups: [dba] }
     targets: { labels: { env: prod } }
+    commands: [baseline]
 `;
 }

@@ -282,14 +282,12 @@ describe("loadPolicyDir", () => {
   test("the example policies/ load cleanly", () => {
     const examples = fileURLToPath(new URL("../../../policies/", import.meta.url));
     const policy = loadPolicyDir(examples);
-    assert.deepEqual([...policy.targets.keys()], ["web1"]);
+    assert.deepEqual([...policy.targets.keys()], ["web1", "db1", "web-staging1"]);
     assert.deepEqual(
       policy.access.map((entry) => entry.name),
-      ["web-oncall-prod", "web-root-just-in-time"],
+      ["web-oncall-prod", "web-root-just-in-time", "dba-prod-readonly", "staging-developers"],
     );
-    assert.deepEqual(
-      policy.rulesets.get("baseline")?.rules.map((rule) => rule.id),
-      ["baseline#1", "baseline#2", "baseline#3", "baseline#4"],
-    );
+    assert.deepEqual([...policy.rulesets.keys()], ["baseline", "prod-changes", "dba-readonly"]);
+    assert.equal(policy.rulesets.get("dba-readonly")?.default, "deny");
   });
 });

@@ -115,7 +115,8 @@ describe("exec through the bastion", () => {
     // OpenSSH offers the plain key before its certificate: refused and audited.
     assert.deepEqual(
       events.map((e) => `${e.event}${e.code ? `:${e.code}` : ""}`),
-      ["auth.failure:not_a_certificate", "auth.success", "session.start", "session.end"],
+      // The command is decided before anything connects upstream.
+      ["auth.failure:not_a_certificate", "auth.success", "command", "session.start", "session.end"],
     );
     assert.equal(events[1]?.user, "alice@example.com");
   });

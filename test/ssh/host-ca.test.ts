@@ -60,6 +60,7 @@ access:
   - name: host-ca-tests
     subjects: { groups: [hostca] }
     targets: { names: [ca-good, ca-other, ca-wrong-name] }
+    commands: [baseline]
 `,
     });
     alice = await bastion.issueUser("alice@example.com", ["hostca"]);

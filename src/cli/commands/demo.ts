@@ -22,6 +22,7 @@ export function registerDemoCommand(program: Command): void {
           `  ${demo.sshCommand.join(" ")}`,
           "",
           `Run one command:  ${demo.sshCommand.join(" ")} uname -a`,
+          `See policy work:  ${demo.sshCommand.join(" ")} 'rm -rf /'   (blocked)`,
           `Audit log:        ${demo.auditFile}`,
           "Press Ctrl-C to stop; the directory is removed.",
           "",

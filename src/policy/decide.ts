@@ -1,0 +1,154 @@
+// Command line decisions (SPEC §5.4–5.6): every extracted command against
+// every ruleset of the access entry. Within a ruleset the first matching rule
+// wins, else its `default`; a command takes the most severe of its rulesets'
+// decisions and the line the most severe of its commands' (deny > approve >
+// warn > allow; ties keep the first). Dynamic parts fail closed:
+// - a deny/approve/warn rule that would match for some value of a dynamic
+//   word gives the entry's `on_dynamic` (rule `on_dynamic`) and ends the ruleset;
+// - a command whose program is dynamic (or that ExtractedCommand.dynamic
+//   marks) that no rule decides gets the more severe of `on_dynamic` and the
+//   ruleset's default; an allow rule matching the command itself accepts it,
+//   another matching rule gives the more severe of its action and `on_dynamic`.
+// Risk is the rule's `risk`, else by action: deny 100, approve 70, warn 30,
+// allow 0. An entry with no rulesets (`commands:` omitted or empty) fails
+// closed: every command is denied (rule `no-rulesets`), since a forgotten
+// `commands:` must not mean "anything goes"; an admin who wants no command
+// policy writes a ruleset with `default: allow` and says so.
+import type { CommandVerdict, ExtractedCommand, Extraction, LineVerdict } from "./command-types.js";
+import {
+  type CommandView,
+  type CompiledRule,
+  candidateRules,
+  compileRuleset,
+  MAYBE,
+  matchRule,
+  viewCommand,
+  YES,
+} from "./match.js";
+import type { AccessEntry, Policy, RuleAction, Ruleset } from "./types.js";
+
+const SEVERITY: Readonly<Record<RuleAction, number>> = { allow: 0, warn: 1, approve: 2, deny: 3 };
+
+export const DEFAULT_RISK: Readonly<Record<RuleAction, number>> = {
+  allow: 0,
+  warn: 30,
+  approve: 70,
+  deny: 100,
+};
+
+interface Verdict {
+  readonly decision: RuleAction;
+  readonly rule: string;
+  readonly reason: string;
+  readonly risk: number;
+}
+
+function verdict(decision: RuleAction, rule: string, reason: string): Verdict {
+  return { decision, rule, reason, risk: DEFAULT_RISK[decision] };
+}
+
+function moreSevere<T extends { readonly decision: RuleAction }>(a: T, b: T): T {
+  return SEVERITY[b.decision] > SEVERITY[a.decision] ? b : a;
+}
+
+function describePattern(compiled: CompiledRule): string {
+  const { pattern } = compiled.rule;
+  if (pattern.kind === "regex") return `/${pattern.regex.source}/`;
+  return pattern.alternatives.map((text) => JSON.stringify(text)).join(" or ");
+}
+
+function ruleVerdict(compiled: CompiledRule): Verdict {
+  const { rule } = compiled;
+  return {
+    decision: rule.action,
+    rule: rule.id,
+    reason: rule.reason ?? `matches ${describePattern(compiled)}`,
+    risk: rule.risk ?? DEFAULT_RISK[rule.action],
+  };
+}
+
+function dynamicWordVerdict(entry: AccessEntry, view: CommandView, ruleId: string): Verdict {
+  const words = view.dynamicWords.join(" ");
+  return verdict(entry.on_dynamic, "on_dynamic", `${ruleId} depends on dynamic ${words}`);
+}
+
+function unmatchedVerdict(entry: AccessEntry, ruleset: Ruleset, view: CommandView): Verdict {
+  const fallback = verdict(ruleset.default, `default:${ruleset.name}`, "no rule matched");
+  if (view.dynamicReason === undefined) return fallback;
+  const dynamic = verdict(entry.on_dynamic, "on_dynamic", view.dynamicReason);
+  return SEVERITY[fallback.decision] > SEVERITY[dynamic.decision] ? fallback : dynamic;
+}
+
+/** A matching rule's verdict; for a dynamic command, only an allow rule escapes `on_dynamic`. */
+function matchedVerdict(entry: AccessEntry, rule: CompiledRule, view: CommandView): Verdict {
+  const matched = ruleVerdict(rule);
+  if (view.dynamicReason === undefined || rule.rule.action === "allow") return matched;
+  return moreSevere(matched, verdict(entry.on_dynamic, "on_dynamic", view.dynamicReason));
+}
+
+function rulesetVerdict(entry: AccessEntry, ruleset: Ruleset, view: CommandView): Verdict {
+  const compiled = compileRuleset(ruleset);
+  for (const index of candidateRules(compiled, view)) {
+    const rule = compiled.rules[index];
+    if (rule === undefined) continue;
+    const outcome = matchRule(rule, view);
+    if (outcome === YES) return matchedVerdict(entry, rule, view);
+    if (outcome === MAYBE && rule.rule.action !== "allow") {
+      return dynamicWordVerdict(entry, view, rule.rule.id);
+    }
+  }
+  return unmatchedVerdict(entry, ruleset, view);
+}
+
+function withoutRulesets(entry: AccessEntry): Verdict {
+  return verdict("deny", "no-rulesets", `access entry "${entry.name}" lists no command rulesets`);
+}
+
+function commandVerdict(
+  policy: Policy,
+  entry: AccessEntry,
+  command: ExtractedCommand,
+): CommandVerdict {
+  const view = viewCommand(command);
+  let worst: Verdict | undefined;
+  for (const name of entry.commands) {
+    const ruleset = policy.rulesets.get(name);
+    const current =
+      ruleset === undefined
+        ? verdict("deny", name, `unknown ruleset "${name}"`)
+        : rulesetVerdict(entry, ruleset, view);
+    worst = worst === undefined ? current : moreSevere(worst, current);
+  }
+  return { argv: view.argv, ...(worst ?? withoutRulesets(entry)) };
+}
+
+function deniedLine(status: Extraction["status"], reason: string): LineVerdict {
+  return { status, decision: "deny", reason, risk: DEFAULT_RISK.deny, commands: [] };
+}
+
+/** The decision for one command line under an access entry's rulesets. */
+export function decideCommandLine(
+  policy: Policy,
+  entry: AccessEntry,
+  extraction: Extraction,
+): LineVerdict {
+  if (extraction.status === "incomplete") {
+    return deniedLine("incomplete", "incomplete command line");
+  }
+  if (extraction.status === "error") {
+    return deniedLine("error", `cannot parse: ${extraction.message}`);
+  }
+  const commands = extraction.commands.map((command) => commandVerdict(policy, entry, command));
+  const [first, ...rest] = commands;
+  if (first === undefined) {
+    return { status: "complete", decision: "allow", risk: DEFAULT_RISK.allow, commands };
+  }
+  const worst = rest.reduce(moreSevere, first);
+  const { decision, rule, reason, risk } = worst;
+  return { status: "complete", decision, rule, reason, risk, commands };
+}
+
+/** Compiles every ruleset of a freshly loaded policy so its first decisions pay no compile cost. */
+export function precompilePolicy(policy: Policy): void {
+  for (const ruleset of policy.rulesets.values()) compileRuleset(ruleset);
+}

@@ -1,0 +1,434 @@
+// Command patterns (SPEC §5.4–5.5): compiles a ruleset's patterns once
+// (cached per Ruleset object, so the hot path never parses), turns an
+// extracted command into a view built once per command, and matches one rule
+// against one view with three outcomes: NO, YES (matches whatever the dynamic
+// words hold, or without needing them) and MAYBE (would match for some value
+// of a dynamic word). Choices where the spec is silent:
+// - a pattern word in double quotes is literal (no globs, never an option);
+//   an unquoted `--` ends the pattern's options;
+// - `--opt` matches the option with or without a value; `--opt=glob` matches
+//   `--opt=v` and also `--opt v` (the next word, which still counts as a
+//   positional too); a command's long option may be abbreviated as getopt
+//   allows (`--rec` is taken as `--recursive`);
+// - a command word starting with `-` (before `--`) is an option, never a
+//   positional; a dynamic word may be any number of options and positionals;
+// - a path pattern (first word containing `/`) only matches commands written
+//   with a path;
+// - regex rules see dynamic words as written and never give MAYBE.
+import type { ArgWord, ExtractedCommand } from "./command-types.js";
+import { basename, compileGlob, escapeGlob, normalizePath, type WordMatcher } from "./glob.js";
+import type { Rule, Ruleset } from "./types.js";
+
+export const NO = 0;
+export const MAYBE = 1;
+export const YES = 2;
+export type MatchOutcome = typeof NO | typeof MAYBE | typeof YES;
+
+export interface LongOptionPattern {
+  readonly name: string;
+  readonly value: WordMatcher | undefined;
+}
+
+export interface WordPattern {
+  readonly kind: "words";
+  readonly text: string;
+  /** Matched against the basename, or against the normalized path when `byPath`. */
+  readonly program: WordMatcher;
+  readonly byPath: boolean;
+  readonly shorts: readonly string[];
+  readonly longs: readonly LongOptionPattern[];
+  readonly positionals: readonly WordMatcher[];
+  readonly exact: boolean;
+}
+
+export interface RegexPattern {
+  readonly kind: "regex";
+  readonly regex: RegExp;
+}
+
+export type CompiledAlternative = WordPattern | RegexPattern;
+
+export interface CompiledRule {
+  readonly rule: Rule;
+  /** Empty when every alternative is an empty string: such a rule never matches. */
+  readonly alternatives: readonly CompiledAlternative[];
+}
+
+export interface CompiledRuleset {
+  readonly ruleset: Ruleset;
+  readonly rules: readonly CompiledRule[];
+  /** Rule indices to try, in order, for a command whose basename is the key. */
+  readonly byProgram: ReadonlyMap<string, readonly number[]>;
+  /** Rule indices for any other literal program (rules whose program is not one literal name). */
+  readonly generic: readonly number[];
+  /** Every rule index, for a dynamic program. */
+  readonly all: readonly number[];
+}
+
+/** One positional argument of a command: normalized literal text, or a dynamic word's source. */
+export interface Word {
+  readonly text: string;
+  readonly dynamic: boolean;
+}
+
+interface LongOption {
+  readonly name: string;
+  readonly value: string | undefined;
+  /** The word after `--name` (no `=`), when it does not look like an option. */
+  readonly next: Word | undefined;
+}
+
+/** What matching needs from one extracted command, computed once per command. */
+export interface CommandView {
+  readonly argv: readonly string[];
+  /** The program as written (normalized when it contains `/`), or undefined when dynamic. */
+  readonly path: string | undefined;
+  readonly basename: string | undefined;
+  readonly shorts: ReadonlySet<string>;
+  readonly longs: readonly LongOption[];
+  /** A dynamic word sits where options are read: it may be any option. */
+  readonly optionsMaybe: boolean;
+  readonly positionals: readonly Word[];
+  readonly hasDynamicPositional: boolean;
+  /** Sources of the command's dynamic words, program included. */
+  readonly dynamicWords: readonly string[];
+  /** Why what this command runs is unknown (dynamic program or ExtractedCommand.dynamic). */
+  readonly dynamicReason: string | undefined;
+  /** argv joined by single spaces, for regex rules. */
+  readonly text: string;
+}
+
+// ---- patterns ---------------------------------------------------------------
+
+interface PatternToken {
+  /** Glob syntax: quoted characters escaped. */
+  readonly glob: string;
+  readonly quoted: boolean;
+}
+
+/** Splits a pattern on whitespace; `"…"` groups a literal part of a word. */
+export function tokenizePattern(text: string): PatternToken[] {
+  const tokens: PatternToken[] = [];
+  let glob = "";
+  let inWord = false;
+  let quoted = false;
+  let inQuote = false;
+  for (const char of text) {
+    if (inQuote) {
+      if (char === '"') inQuote = false;
+      else glob += escapeGlob(char);
+    } else if (/\s/.test(char)) {
+      if (inWord) tokens.push({ glob, quoted });
+      glob = "";
+      inWord = false;
+    } else {
+      if (!inWord) quoted = char === '"';
+      inWord = true;
+      if (char === '"') inQuote = true;
+      else glob += char;
+    }
+  }
+  if (inWord) tokens.push({ glob, quoted });
+  return tokens;
+}
+
+function isOptionToken(token: PatternToken): boolean {
+  return !token.quoted && token.glob.length > 1 && token.glob.startsWith("-");
+}
+
+function longOptionPattern(glob: string): LongOptionPattern {
+  const equals = glob.indexOf("=");
+  if (equals < 0) return { name: glob.slice(2), value: undefined };
+  return {
+    name: glob.slice(2, equals),
+    value: compileGlob(normalizePath(glob.slice(equals + 1))),
+  };
+}
+
+export function compileWordPattern(text: string, exact: boolean): WordPattern | undefined {
+  const [first, ...rest] = tokenizePattern(text);
+  if (first === undefined) return undefined;
+  const byPath = first.glob.includes("/");
+  const shorts = new Set<string>();
+  const longs: LongOptionPattern[] = [];
+  const positionals: WordMatcher[] = [];
+  let optionsEnded = false;
+  for (const token of rest) {
+    if (!optionsEnded && !token.quoted && token.glob === "--") optionsEnded = true;
+    else if (optionsEnded || !isOptionToken(token))
+      positionals.push(compileGlob(normalizePath(token.glob)));
+    else if (token.glob.startsWith("--")) longs.push(longOptionPattern(token.glob));
+    else for (const char of token.glob.slice(1)) shorts.add(char);
+  }
+  return {
+    kind: "words",
+    text,
+    program: compileGlob(byPath ? normalizePath(first.glob) : first.glob),
+    byPath,
+    shorts: [...shorts],
+    longs,
+    positionals,
+    exact,
+  };
+}
+
+function compileRule(rule: Rule): CompiledRule {
+  const { pattern } = rule;
+  if (pattern.kind === "regex") {
+    return { rule, alternatives: [{ kind: "regex", regex: pattern.regex }] };
+  }
+  const alternatives = pattern.alternatives.flatMap(
+    (text) => compileWordPattern(text, rule.exact) ?? [],
+  );
+  return { rule, alternatives };
+}
+
+/** The basename every command an alternative matches has, when it is one literal name. */
+function programKey(alternative: CompiledAlternative): string | undefined {
+  if (alternative.kind === "regex") return undefined;
+  const { literal } = alternative.program;
+  return literal === undefined ? undefined : basename(literal);
+}
+
+/** The basenames a rule can match, or undefined when it may match any program. */
+function ruleKeys(rule: CompiledRule): Set<string> | undefined {
+  const keys = new Set<string>();
+  for (const alternative of rule.alternatives) {
+    const key = programKey(alternative);
+    if (key === undefined) return undefined;
+    keys.add(key);
+  }
+  return keys;
+}
+
+function indexRules(rules: readonly CompiledRule[]) {
+  const keyed = new Map<string, number[]>();
+  const generic: number[] = [];
+  rules.forEach((rule, index) => {
+    if (rule.alternatives.length === 0) return;
+    const keys = ruleKeys(rule);
+    if (keys === undefined) generic.push(index);
+    for (const key of keys ?? []) {
+      const indices = keyed.get(key);
+      if (indices === undefined) keyed.set(key, [index]);
+      else indices.push(index);
+    }
+  });
+  const byProgram = new Map<string, readonly number[]>();
+  for (const [key, indices] of keyed) {
+    byProgram.set(
+      key,
+      [...indices, ...generic].sort((a, b) => a - b),
+    );
+  }
+  return { byProgram, generic, all: rules.map((_, index) => index) };
+}
+
+const compiledRulesets = new WeakMap<Ruleset, CompiledRuleset>();
+
+/** The ruleset compiled (once per Ruleset object). */
+export function compileRuleset(ruleset: Ruleset): CompiledRuleset {
+  const cached = compiledRulesets.get(ruleset);
+  if (cached !== undefined) return cached;
+  const rules = ruleset.rules.map(compileRule);
+  const compiled = { ruleset, rules, ...indexRules(rules) };
+  compiledRulesets.set(ruleset, compiled);
+  return compiled;
+}
+
+// ---- commands ---------------------------------------------------------------
+
+function wordOf(word: ArgWord): Word {
+  return "dynamic" in word
+    ? { text: word.dynamic, dynamic: true }
+    : { text: normalizePath(word.literal), dynamic: false };
+}
+
+function sourceOf(word: ArgWord): string {
+  return "dynamic" in word ? word.dynamic : word.literal;
+}
+
+function optionFollower(word: ArgWord | undefined): Word | undefined {
+  if (word === undefined) return undefined;
+  if ("literal" in word && word.literal.startsWith("-")) return undefined;
+  return wordOf(word);
+}
+
+export function viewCommand(command: ExtractedCommand): CommandView {
+  const argv = command.argv.map(sourceOf);
+  const program = command.argv[0] ?? { literal: "" };
+  const path = "literal" in program ? normalizePath(program.literal) : undefined;
+  const shorts = new Set<string>();
+  const longs: LongOption[] = [];
+  const positionals: Word[] = [];
+  let optionsMaybe = false;
+  let optionsEnded = false;
+  command.argv.slice(1).forEach((word, index) => {
+    if ("dynamic" in word) {
+      optionsMaybe ||= !optionsEnded;
+      positionals.push(wordOf(word));
+    } else if (!optionsEnded && word.literal === "--") {
+      optionsEnded = true;
+    } else if (optionsEnded || word.literal.length < 2 || !word.literal.startsWith("-")) {
+      positionals.push(wordOf(word));
+    } else if (word.literal.startsWith("--")) {
+      const [name = "", ...value] = word.literal.slice(2).split("=");
+      const hasValue = value.length > 0;
+      longs.push({
+        name,
+        value: hasValue ? normalizePath(value.join("=")) : undefined,
+        next: hasValue ? undefined : optionFollower(command.argv[index + 2]),
+      });
+    } else {
+      for (const char of word.literal.slice(1)) shorts.add(char);
+    }
+  });
+  positionals.push(...command.redirects.map(wordOf));
+  const dynamicWords = [...command.argv, ...command.redirects].flatMap((word) =>
+    "dynamic" in word ? [word.dynamic] : [],
+  );
+  const dynamicProgram = "dynamic" in program ? `dynamic program ${program.dynamic}` : undefined;
+  return {
+    argv,
+    path,
+    basename: path === undefined ? undefined : basename(path),
+    shorts,
+    longs,
+    optionsMaybe,
+    positionals,
+    hasDynamicPositional: positionals.some((word) => word.dynamic),
+    dynamicWords,
+    dynamicReason: command.dynamic ?? dynamicProgram,
+    text: argv.join(" "),
+  };
+}
+
+/** Rule indices worth trying for this command, in rule order. */
+export function candidateRules(compiled: CompiledRuleset, view: CommandView): readonly number[] {
+  if (view.basename === undefined) return compiled.all;
+  return compiled.byProgram.get(view.basename) ?? compiled.generic;
+}
+
+// ---- matching ---------------------------------------------------------------
+
+function programOutcome(pattern: WordPattern, view: CommandView): MatchOutcome {
+  if (pattern.program.star) return YES;
+  if (view.path === undefined || view.basename === undefined) return MAYBE;
+  return pattern.program.test(pattern.byPath ? view.path : view.basename) ? YES : NO;
+}
+
+function longNameMatches(patternName: string, commandName: string): boolean {
+  return commandName === patternName || (commandName !== "" && patternName.startsWith(commandName));
+}
+
+function longValueOutcome(value: WordMatcher, option: LongOption): MatchOutcome {
+  if (option.value !== undefined) return value.test(option.value) ? YES : NO;
+  if (option.next === undefined) return NO;
+  if (option.next.dynamic) return value.star ? YES : MAYBE;
+  return value.test(option.next.text) ? YES : NO;
+}
+
+function longOutcome(pattern: LongOptionPattern, view: CommandView): MatchOutcome {
+  let best: MatchOutcome = view.optionsMaybe ? MAYBE : NO;
+  for (const option of view.longs) {
+    if (!longNameMatches(pattern.name, option.name)) continue;
+    if (pattern.value === undefined) return YES;
+    const outcome = longValueOutcome(pattern.value, option);
+    if (outcome === YES) return YES;
+    if (outcome === MAYBE) best = MAYBE;
+  }
+  return best;
+}
+
+function optionsOutcome(pattern: WordPattern, view: CommandView): MatchOutcome {
+  let outcome: MatchOutcome = YES;
+  for (const short of pattern.shorts) {
+    if (view.shorts.has(short)) continue;
+    if (!view.optionsMaybe) return NO;
+    outcome = MAYBE;
+  }
+  for (const long of pattern.longs) {
+    const longResult = longOutcome(long, view);
+    if (longResult === NO) return NO;
+    if (longResult === MAYBE) outcome = MAYBE;
+  }
+  return outcome;
+}
+
+/** Pattern words in order with gaps; a dynamic word may stand for all the rest. */
+function subsequenceOutcome(patterns: readonly WordMatcher[], words: readonly Word[]) {
+  let matched = 0;
+  let dynamicSeen = false;
+  for (const word of words) {
+    const pattern = patterns[matched];
+    if (pattern === undefined) break;
+    dynamicSeen ||= word.dynamic;
+    if (pattern.star || (!word.dynamic && pattern.test(word.text))) matched++;
+  }
+  if (matched === patterns.length) return YES;
+  return dynamicSeen ? MAYBE : NO;
+}
+
+/**
+ * One to one, a `*` pattern word taking any number of words. With `wild`, a
+ * dynamic word may also stand for any number of pattern words.
+ */
+function exactMatches(patterns: readonly WordMatcher[], words: readonly Word[], wild: boolean) {
+  const width = words.length + 1;
+  const reached = new Uint8Array((patterns.length + 1) * width);
+  reached[0] = 1;
+  for (let p = 0; p <= patterns.length; p++) {
+    for (let w = 0; w < width; w++) {
+      if (reached[p * width + w] === 0) continue;
+      const pattern = patterns[p];
+      const word = words[w];
+      if (pattern?.star) {
+        reached[(p + 1) * width + w] = 1;
+        if (word !== undefined) reached[p * width + w + 1] = 1;
+      } else if (pattern && word && !word.dynamic && pattern.test(word.text)) {
+        reached[(p + 1) * width + w + 1] = 1;
+      }
+      if (wild && word?.dynamic) {
+        reached[p * width + w + 1] = 1;
+        if (pattern !== undefined) reached[(p + 1) * width + w] = 1;
+      }
+    }
+  }
+  return reached[reached.length - 1] === 1;
+}
+
+function exactOutcome(patterns: readonly WordMatcher[], words: readonly Word[]): MatchOutcome {
+  if (exactMatches(patterns, words, false)) return YES;
+  return exactMatches(patterns, words, true) ? MAYBE : NO;
+}
+
+function positionalOutcome(pattern: WordPattern, view: CommandView): MatchOutcome {
+  return pattern.exact
+    ? exactOutcome(pattern.positionals, view.positionals)
+    : subsequenceOutcome(pattern.positionals, view.positionals);
+}
+
+function wordOutcome(pattern: WordPattern, view: CommandView): MatchOutcome {
+  const program = programOutcome(pattern, view);
+  if (program === NO) return NO;
+  const options = optionsOutcome(pattern, view);
+  if (options === NO) return NO;
+  const positionals = positionalOutcome(pattern, view);
+  return Math.min(program, options, positionals) as MatchOutcome;
+}
+
+export function alternativeOutcome(alternative: CompiledAlternative, view: CommandView) {
+  if (alternative.kind === "regex") return alternative.regex.test(view.text) ? YES : NO;
+  return wordOutcome(alternative, view);
+}
+
+/** The best outcome over the rule's alternatives. */
+export function matchRule(rule: CompiledRule, view: CommandView): MatchOutcome {
+  let best: MatchOutcome = NO;
+  for (const alternative of rule.alternatives) {
+    const outcome = alternativeOutcome(alternative, view);
+    if (outcome === YES) return YES;
+    if (outcome === MAYBE) best = MAYBE;
+  }
+  return best;
+}

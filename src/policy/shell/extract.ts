@@ -1,0 +1,134 @@
+// From a command line to every command bash would run (SPEC §5.5): parse,
+// turn each simple command into an ExtractedCommand, then follow wrappers,
+// `-c` strings, `eval` and heredocs fed to shells, recursively.
+
+import type { ArgWord, ExtractedCommand, Extraction } from "../command-types.js";
+import { parseShell } from "./parser.js";
+import {
+  IncompleteInput,
+  type Redirect,
+  ShellSyntaxError,
+  type SimpleCommand,
+  type Word,
+} from "./syntax.js";
+import { type Effect, effectsOf, type Stdin } from "./wrappers.js";
+
+/** How deep `bash -c "eval '…'"`-style nesting is followed before giving up (dynamic). */
+const MAX_CODE_DEPTH = 16;
+const FD_DUPLICATION = /^(\d+|-)$/;
+
+function argWord(word: Word): ArgWord {
+  return word.value === undefined ? { dynamic: word.source } : { literal: word.value };
+}
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+function isStdinRedirect(redirect: Redirect): boolean {
+  return redirect.op.startsWith("<") && redirect.op !== "<&" && (redirect.fd ?? "0") === "0";
+}
+
+/** What the command's standard input holds when it is code a shell could run. */
+function stdinOf(redirects: readonly Redirect[]): Stdin {
+  const input = redirects.findLast(isStdinRedirect);
+  if (input === undefined) return { unknown: "standard input" };
+  if (input.heredoc !== undefined) {
+    const value = input.heredoc.value;
+    return value === undefined ? { unknown: "a heredoc with expansions" } : { code: value };
+  }
+  if (input.op === "<<<" && input.target.value !== undefined)
+    return { code: `${input.target.value}\n` };
+  return { unknown: `the redirection ${input.op} ${input.target.source}` };
+}
+
+/** Redirection targets that name files (not `2>&1`, heredoc delimiters or `>&-`). */
+function redirectFiles(redirects: readonly Redirect[]): ArgWord[] {
+  return redirects
+    .filter(
+      (r) =>
+        !r.op.startsWith("<<") && !(r.op.endsWith("&") && FD_DUPLICATION.test(r.target.source)),
+    )
+    .map((r) => argWord(r.target));
+}
+
+interface Context {
+  readonly redirects: readonly ArgWord[];
+  readonly stdin: Stdin;
+  readonly source: string;
+  readonly depth: number;
+}
+
+/** The command itself, then everything it runs. */
+function expandArgv(argv: readonly ArgWord[], context: Context): ExtractedCommand[] {
+  const base = { argv, redirects: context.redirects, source: context.source };
+  const program = argv[0];
+  if (program === undefined) return [];
+  if ("dynamic" in program)
+    return [{ ...base, dynamic: "the program name is computed at run time" }];
+  const effects = effectsOf(basename(program.literal), argv.slice(1), context.stdin);
+  const nested: ExtractedCommand[] = [];
+  let reason: string | undefined;
+  for (const effect of effects) {
+    const result = followEffect(effect, context);
+    nested.push(...result.commands);
+    reason ??= result.dynamic;
+  }
+  return [reason === undefined ? base : { ...base, dynamic: reason }, ...nested];
+}
+
+interface EffectResult {
+  readonly commands: readonly ExtractedCommand[];
+  readonly dynamic?: string;
+}
+
+function followEffect(effect: Effect, context: Context): EffectResult {
+  if ("dynamic" in effect) return { commands: [], dynamic: effect.dynamic };
+  if ("run" in effect) return { commands: expandArgv(effect.run, context) };
+  if (context.depth >= MAX_CODE_DEPTH) return { commands: [], dynamic: "code nested too deeply" };
+  const inner = extractAt(effect.code, context.depth + 1);
+  if (inner.extraction.status === "complete") return { commands: inner.partial };
+  // Bash runs code strings line by line: the lines before a syntax error still run.
+  return { commands: inner.partial, dynamic: "cannot parse the code it runs" };
+}
+
+function extractSimple(command: SimpleCommand, depth: number): ExtractedCommand[] {
+  const context: Context = {
+    redirects: redirectFiles(command.redirects),
+    stdin: stdinOf(command.redirects),
+    source: command.source,
+    depth,
+  };
+  return expandArgv(command.words.map(argWord), context);
+}
+
+/** The parse failure as an extraction, or undefined when `line` parsed completely. */
+function parseInto(line: string, out: SimpleCommand[], depth: number): Extraction | undefined {
+  try {
+    parseShell(line, out, depth);
+    return undefined;
+  } catch (error) {
+    if (error instanceof IncompleteInput) return { status: "incomplete", reason: error.message };
+    if (error instanceof ShellSyntaxError) return { status: "error", message: error.message };
+    if (error instanceof RangeError) return { status: "error", message: "line too complex" };
+    throw error;
+  }
+}
+
+interface Extracted {
+  readonly extraction: Extraction;
+  /** The commands of the part that parsed (all of them when complete). */
+  readonly partial: readonly ExtractedCommand[];
+}
+
+function extractAt(line: string, depth: number): Extracted {
+  const parsed: SimpleCommand[] = [];
+  const failure = parseInto(line, parsed, depth);
+  const partial = parsed.flatMap((command) => extractSimple(command, depth));
+  return { extraction: failure ?? { status: "complete", commands: partial }, partial };
+}
+
+/** Every simple command bash would run for `line`, wrappers unwrapped (SPEC §5.5). */
+export function extractCommands(line: string): Extraction {
+  return extractAt(line, 0).extraction;
+}

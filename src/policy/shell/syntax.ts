@@ -1,0 +1,37 @@
+// The shell parser's output: simple commands with their words (quote removal
+// done, `value` undefined when bash decides the word at run time) and
+// redirections, plus the two ways parsing stops short of a complete line.
+
+export interface Word {
+  /** The word as typed. */
+  readonly source: string;
+  /** The word after quote removal; undefined when it depends on expansion, globbing or substitution. */
+  readonly value: string | undefined;
+}
+
+export interface HereDoc {
+  /** The body as bash would feed it; undefined when it contains expansions. */
+  value: string | undefined;
+}
+
+export interface Redirect {
+  /** `<`, `>`, `>>`, `<<`, `<<-`, `<<<`, `<>`, `>&`, `<&`, `&>`, `&>>`, `>|`. */
+  readonly op: string;
+  /** The file descriptor written before the operator, if any. */
+  readonly fd: string | undefined;
+  readonly target: Word;
+  readonly heredoc: HereDoc | undefined;
+}
+
+export interface SimpleCommand {
+  /** Words after the leading assignments: program and arguments. */
+  readonly words: readonly Word[];
+  readonly redirects: readonly Redirect[];
+  readonly source: string;
+}
+
+/** More input is needed: bash would prompt for a continuation line. */
+export class IncompleteInput extends Error {}
+
+/** The input is not valid bash. */
+export class ShellSyntaxError extends Error {}
