@@ -10,6 +10,7 @@ export {
 } from "./access.js";
 export { formatHostPort, type HostPort, parseHostPort } from "./address.js";
 export { type Cidr, CidrSet, type IpFamily } from "./cidr.js";
+export { unknownCredentials } from "./credentials.js";
 export { DEFAULT_RISK, decideCommandLine, precompilePolicy } from "./decide.js";
 export { lintPolicy, type PolicyWarning } from "./lint.js";
 export { loadPolicyDir } from "./load.js";

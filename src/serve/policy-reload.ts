@@ -7,7 +7,7 @@
 import { type FSWatcher, watch } from "node:fs";
 import type { AuditLog } from "../audit/log.js";
 import { precompilePolicy } from "../policy/decide.js";
-import { loadPolicyDir, type Policy } from "../policy/index.js";
+import { loadPolicyDir, type Policy, unknownCredentials } from "../policy/index.js";
 import { ConfigError, errorMessage } from "../util/errors.js";
 
 export const DEFAULT_RELOAD_DEBOUNCE_MS = 250;
@@ -33,17 +33,20 @@ export interface PolicyReloaderOptions {
   dir: string;
   audit: AuditLog;
   debounceMs?: number;
+  /** Names of the vault's entries, read at each load: targets must reference existing ones. */
+  vaultEntries?: () => ReadonlySet<string>;
 }
 
 /** Loads the policy (a broken one throws ConfigError: there is nothing to keep yet) and watches `dir`. */
 export function startPolicyReloader(options: PolicyReloaderOptions): PolicyReloader {
   const { dir, audit } = options;
-  let policy = loadCompiled(dir);
+  const load = () => loadCompiled(dir, options.vaultEntries);
+  let policy = load();
   const stats: PolicyReloadStats = { reloads: 0, reloadFailures: 0 };
 
   const reload = (trigger: ReloadTrigger = "signal"): boolean => {
     try {
-      policy = loadCompiled(dir);
+      policy = load();
     } catch (error) {
       stats.reloadFailures += 1;
       const problems = error instanceof ConfigError ? error.problems : [errorMessage(error)];
@@ -72,9 +75,11 @@ export function startPolicyReloader(options: PolicyReloaderOptions): PolicyReloa
   };
 }
 
-/** Loads and compiles the whole policy before anyone sees it, so the swap is one assignment. */
-function loadCompiled(dir: string): Policy {
+/** Loads, checks and compiles the whole policy before anyone sees it, so the swap is one assignment. */
+function loadCompiled(dir: string, vaultEntries: (() => ReadonlySet<string>) | undefined): Policy {
   const policy = loadPolicyDir(dir);
+  const problems = vaultEntries ? unknownCredentials(policy, vaultEntries()) : [];
+  if (problems.length > 0) throw new ConfigError(problems);
   precompilePolicy(policy);
   return policy;
 }

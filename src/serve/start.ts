@@ -43,7 +43,11 @@ export async function startServer(
     config.vault.path,
     resolveMasterKey({ masterKeyFile: config.vault.master_key_file }),
   );
-  const policy = startPolicyReloader({ dir: config.policy.dir, audit });
+  const policy = startPolicyReloader({
+    dir: config.policy.dir,
+    audit,
+    vaultEntries: () => new Set(vault.list().map((entry) => entry.name)),
+  });
   const trust = loadTrust(loaded, audit);
 
   const context: BastionContext = {

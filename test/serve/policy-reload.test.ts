@@ -121,3 +121,47 @@ describe("policy hot reload", () => {
     assert.deepEqual(targetNames(), ["web3"]);
   });
 });
+
+describe("policy reload checks vault references", () => {
+  let dir: string;
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), "portcullis-reload-vault-"));
+    writeFileSync(join(dir, "00-targets.yaml"), targetsFile("web1"));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("refuses to start with a target whose credential is not in the vault", () => {
+    assert.throws(
+      () =>
+        startPolicyReloader({
+          dir,
+          audit: new RecordingAudit(),
+          vaultEntries: () => new Set(["other"]),
+        }),
+      (error: Error) => {
+        assert.match(
+          error.message,
+          /00-targets\.yaml:2:3: targets\.web1\.credential: no vault entry "k" \(see portcullis vault list\)$/,
+        );
+        return true;
+      },
+    );
+  });
+
+  it("keeps the running policy when a reload names a missing entry", async () => {
+    const entries = new Set(["k"]);
+    const audit = new RecordingAudit();
+    const reloader = startPolicyReloader({ dir, audit, vaultEntries: () => entries });
+    try {
+      entries.delete("k");
+      assert.equal(reloader.reload(), false);
+      const failure = audit.events.find((emitted) => emitted.event === "policy.error");
+      assert.match(String(failure?.fields.problems), /no vault entry "k"/);
+      assert.equal(reloader.current().targets.has("web1"), true);
+      assert.equal(reloader.stats.reloadFailures, 1);
+    } finally {
+      reloader.close();
+    }
+  });
+});
