@@ -21,6 +21,7 @@ import type { SshPublicKey } from "../openssh/keys.js";
 import { verifySshSignature } from "../openssh/signature.js";
 import { errorMessage } from "../util/errors.js";
 import type { AuthFailureCode } from "./failure-codes.js";
+import { secondsToDate, validityProblem } from "./validity.js";
 
 export type { AuthFailureCode } from "./failure-codes.js";
 
@@ -97,7 +98,6 @@ const KNOWN_EXTENSIONS: ReadonlySet<string> = new Set([
   PERMIT_PTY,
   PERMIT_PORT_FORWARDING,
 ]);
-const MAX_DATE_MS = 8_640_000_000_000_000n;
 
 function refuse(code: AuthFailureCode, reason: string, cert?: SshCertificate): CertificateRefused {
   if (cert === undefined) return { ok: false, code, reason };
@@ -159,31 +159,19 @@ function checkAuthority(
     : refuse("not_user_certificate", "host certificate offered for user authentication", cert);
 }
 
-function secondsToDate(seconds: bigint): Date {
-  const ms = seconds * 1000n;
-  return new Date(Number(ms > MAX_DATE_MS ? MAX_DATE_MS : ms));
-}
-
 function checkValidity(
   cert: SshCertificate,
   trust: CertificateTrust,
   now: Date,
 ): CertificateRefused | undefined {
-  const nowMs = BigInt(now.getTime());
-  const skewMs = BigInt(Math.max(0, Math.floor(trust.clockSkewMs)));
-  if (cert.validAfter * 1000n > nowMs + skewMs) {
-    return refuse(
-      "not_yet_valid",
-      `certificate not valid before ${secondsToDate(cert.validAfter).toISOString()}`,
-      cert,
-    );
+  const problem = validityProblem(cert, now, trust.clockSkewMs);
+  if (problem === "not_yet_valid") {
+    const from = secondsToDate(cert.validAfter).toISOString();
+    return refuse(problem, `certificate not valid before ${from}`, cert);
   }
-  if (nowMs - skewMs >= cert.validBefore * 1000n) {
-    return refuse(
-      "expired",
-      `certificate expired at ${secondsToDate(cert.validBefore).toISOString()}`,
-      cert,
-    );
+  if (problem === "expired") {
+    const until = secondsToDate(cert.validBefore).toISOString();
+    return refuse(problem, `certificate expired at ${until}`, cert);
   }
   return undefined;
 }

@@ -10,6 +10,7 @@ import { parseCertificate, type SshCertificate } from "../openssh/certificate.js
 import type { SshPublicKey } from "../openssh/keys.js";
 import { verifySshSignature } from "../openssh/signature.js";
 import { errorMessage } from "../util/errors.js";
+import { validityProblem } from "./validity.js";
 
 export interface HostCertificateTrust {
   readonly hostCa: SshPublicKey;
@@ -34,7 +35,7 @@ export function decideHostCertificate(
     return { ok: false, reason: `host certificate does not parse: ${errorMessage(error)}` };
   }
   const reason =
-    authorityProblem(cert, trust) ?? validityProblem(cert, trust, now) ?? nameProblem(cert, trust);
+    authorityProblem(cert, trust) ?? validityText(cert, trust, now) ?? nameProblem(cert, trust);
   return reason === undefined ? { ok: true } : { ok: false, reason };
 }
 
@@ -49,15 +50,14 @@ function authorityProblem(cert: SshCertificate, trust: HostCertificateTrust): st
   return undefined;
 }
 
-function validityProblem(
+function validityText(
   cert: SshCertificate,
   trust: HostCertificateTrust,
   now: Date,
 ): string | undefined {
-  const nowMs = BigInt(now.getTime());
-  const skewMs = BigInt(Math.max(0, Math.floor(trust.clockSkewMs)));
-  if (cert.validAfter * 1000n > nowMs + skewMs) return "host certificate is not yet valid";
-  if (nowMs - skewMs >= cert.validBefore * 1000n) return "host certificate has expired";
+  const problem = validityProblem(cert, now, trust.clockSkewMs);
+  if (problem === "not_yet_valid") return "host certificate is not yet valid";
+  if (problem === "expired") return "host certificate has expired";
   return undefined;
 }
 
