@@ -170,8 +170,10 @@ export function parsePublicKeyLine(line: string): SshPublicKey {
 
 // ---- private keys (PROTOCOL.key) ----
 
-const PEM_PATTERN =
-  /^-----BEGIN OPENSSH PRIVATE KEY-----\r?\n([A-Za-z0-9+/=\r\n]+)-----END OPENSSH PRIVATE KEY-----\s*$/;
+const PEM_LABEL = "OPENSSH PRIVATE KEY";
+const PEM_PATTERN = new RegExp(
+  `^-----BEGIN ${PEM_LABEL}-----\\r?\\n([A-Za-z0-9+/=\\r\\n]+)-----END ${PEM_LABEL}-----\\s*$`,
+);
 const MAGIC = Buffer.from("openssh-key-v1\0", "latin1");
 
 function toBigInt(magnitude: Buffer): bigint {
@@ -270,7 +272,7 @@ function readPrivateKeyFile(file: Buffer, source: string): SshPrivateKey {
 }
 
 /**
- * Parses an unencrypted OpenSSH private key file ("-----BEGIN OPENSSH PRIVATE KEY-----").
+ * Parses an unencrypted OpenSSH private key file (PEM label "OPENSSH PRIVATE KEY").
  * `source` names the key in error messages (e.g. its path).
  */
 export function parsePrivateKey(text: string, source = "private key"): SshPrivateKey {
