@@ -7,10 +7,11 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import type { IdentityCallback, ParsedKey, SignCallback, SigningRequestOptions } from "ssh2";
+import type { ParsedKey } from "ssh2";
 import ssh2 from "ssh2";
 import { type DemoTarget, startDemoTarget } from "../../src/demo/target.js";
 import { generateKeyPair, type KeyPair } from "../../src/ssh/keygen.js";
+import { SigningAgent } from "../harness/certs.js";
 import { PtyDriver } from "../harness/pty.js";
 
 const dir = realpathSync(mkdtempSync(join(tmpdir(), "portcullis-demo-target-")));
@@ -167,28 +168,6 @@ describe("interactive session through a pty", () => {
 });
 
 describe("signatures and signals with an ssh2 client", () => {
-  /** An agent that holds the right public key and answers sign requests with `signer`. */
-  class SigningAgent extends ssh2.BaseAgent<ParsedKey> {
-    constructor(
-      private readonly key: ParsedKey,
-      private readonly signer: (data: Buffer) => Buffer,
-    ) {
-      super();
-    }
-    override getIdentities(callback: IdentityCallback<ParsedKey>): void {
-      callback(undefined, [this.key]);
-    }
-    override sign(
-      _key: ParsedKey,
-      data: Buffer,
-      optionsOrCallback: SigningRequestOptions | SignCallback,
-      callback?: SignCallback,
-    ): void {
-      const done = typeof optionsOrCallback === "function" ? optionsOrCallback : callback;
-      done?.(undefined, this.signer(data));
-    }
-  }
-
   function connect(agent: SigningAgent): Promise<ssh2.Client> {
     return new Promise((resolve, reject) => {
       const client = new ssh2.Client();

@@ -113,8 +113,8 @@ export function certificateIdentity(certPath: string, publicPath: string): Parse
   }) as ParsedKey;
 }
 
-/** An agent holding one identity and answering every sign request with `signer`. */
-export class CertificateAgent extends ssh2.BaseAgent<ParsedKey> {
+/** An agent holding one identity (a key or a certificate) and answering every sign request with `signer`. */
+export class SigningAgent extends ssh2.BaseAgent<ParsedKey> {
   constructor(
     private readonly identity: ParsedKey,
     private readonly signer: Signer,
@@ -140,7 +140,7 @@ export interface AgentConnection {
   readonly username: string;
   /** Base64 of the server's host key blob; any other key is refused. */
   readonly hostKeyBase64: string;
-  readonly agent: CertificateAgent;
+  readonly agent: SigningAgent;
 }
 
 /** Connects an ssh2 client that authenticates only through `agent`; rejects when refused. */

@@ -12,7 +12,6 @@ import { after, before, describe, it } from "node:test";
 import type { AuthFailureCode } from "../../src/auth/failure-codes.js";
 import { run, startTestBastion, type TestBastion, type UserKey } from "../harness/bastion.js";
 import {
-  CertificateAgent,
   certificateIdentity,
   certificateSerial,
   connectWithAgent,
@@ -22,6 +21,7 @@ import {
   type KeygenCertificateSpec,
   keygenCertificate,
   type Signer,
+  SigningAgent,
 } from "../harness/certs.js";
 import { generateTestKey } from "../harness/keys.js";
 
@@ -227,7 +227,7 @@ describe("user certificates at the bastion", () => {
         port: bastion.port,
         username: "web1",
         hostKeyBase64,
-        agent: new CertificateAgent(certificateIdentity(cert.certPath, cert.publicPath), signer),
+        agent: new SigningAgent(certificateIdentity(cert.certPath, cert.publicPath), signer),
       });
 
     async function expectAgentRefused(

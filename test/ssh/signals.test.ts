@@ -11,10 +11,10 @@ import { after, before, describe, it } from "node:test";
 import type ssh2 from "ssh2";
 import { startTestBastion, type TestBastion } from "../harness/bastion.js";
 import {
-  CertificateAgent,
   certificateIdentity,
   connectWithAgent,
   ed25519Signer,
+  SigningAgent,
 } from "../harness/certs.js";
 
 interface ChannelEnd {
@@ -53,7 +53,7 @@ describe("signals through the bastion", { timeout: 60_000 }, () => {
       port: bastion.port,
       username: "web1",
       hostKeyBase64,
-      agent: new CertificateAgent(
+      agent: new SigningAgent(
         certificateIdentity(alice.certPath, alice.publicPath),
         ed25519Signer(alice.privatePath),
       ),
