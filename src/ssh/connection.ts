@@ -14,11 +14,9 @@ import type {
 } from "ssh2";
 import type { AuditFields } from "../audit/log.js";
 import { decideUserCertificate } from "../auth/certificate-check.js";
-import type { LineVerdict } from "../policy/command-types.js";
-import { decideCommandLine } from "../policy/decide.js";
 import type { AccessDecision, Target } from "../policy/index.js";
 import { decideSessionAccess, parseTargetSelector, reachableTargets } from "../policy/index.js";
-import { extractCommands } from "../policy/shell/index.js";
+import { decideSessionLine, explainVerdict } from "../session/command-check.js";
 import { errorMessage } from "../util/errors.js";
 import type { BastionContext } from "./context.js";
 import {
@@ -230,7 +228,7 @@ export class BastionConnection {
     line: string,
     channel: ServerChannel,
   ): boolean {
-    const verdict = this.decideLine(access, line);
+    const verdict = decideSessionLine(this.context.policy(), access.entry?.name, line);
     this.audit("command", {
       line,
       decision: verdict.decision,
@@ -255,21 +253,6 @@ export class BastionConnection {
       default:
         endWithMessage(channel, `blocked: ${because}`, BLOCKED_EXIT_STATUS);
         return false;
-    }
-  }
-
-  /** Fails closed: a vanished access entry or an evaluation error is a deny. */
-  private decideLine(access: AccessDecision, line: string): LineVerdict {
-    const policy = this.context.policy();
-    // The entry as it is in the policy now: a reload takes effect on the next command.
-    const entry = policy.access.find((candidate) => candidate.name === access.entry?.name);
-    if (entry === undefined) {
-      return denied(`access entry ${access.entry?.name ?? "(none)"} is no longer in the policy`);
-    }
-    try {
-      return decideCommandLine(policy, entry, extractCommands(line));
-    } catch (error) {
-      return denied(`cannot evaluate the command: ${errorMessage(error)}`);
     }
   }
 
@@ -381,16 +364,6 @@ export class BastionConnection {
   ): void {
     this.context.audit.emit(event, { ...this.fields, ...withoutUndefined(fields) });
   }
-}
-
-/** `<reason> (rule <id>)`, as the user sees it after `blocked:` or `warning:`. */
-function explainVerdict(verdict: LineVerdict): string {
-  const rule = verdict.rule === undefined ? "" : ` (rule ${verdict.rule})`;
-  return `${verdict.reason ?? "denied by policy"}${rule}`;
-}
-
-function denied(reason: string): LineVerdict {
-  return { status: "error", decision: "deny", reason, risk: 100, commands: [] };
 }
 
 function credentialName(target: Target, login: string): string {
