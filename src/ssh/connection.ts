@@ -231,6 +231,7 @@ export class BastionConnection {
     const verdict = decideSessionLine(this.context.policy(), access.entry?.name, line);
     this.audit("command", {
       line,
+      access: access.entry?.name,
       decision: verdict.decision,
       rule: verdict.rule,
       reason: verdict.reason,

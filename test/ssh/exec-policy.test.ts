@@ -59,6 +59,7 @@ describe("exec under a command policy", () => {
       (e) => e.event === "command" && e.line === `touch ${path}`,
     );
     assert.equal(event.decision, "deny");
+    assert.equal(event.access, "guarded-web");
     assert.equal(event.rule, "e2e-guard#1");
     assert.equal(event.reason, "no touching");
     assert.equal(event.risk, 60);
