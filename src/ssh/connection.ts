@@ -195,6 +195,7 @@ export class BastionConnection {
   private onSession(session: Session): void {
     handleSessionChannel(session, {
       upstream: () => this.connectOnce(),
+      ptyPermitted: this.requireIdentity().permitPty,
       refused: (what) => this.audit("session.denied", { reason: `${what} is not allowed` }),
       intercept: (start, channel) => this.onChannelStart(start, channel),
     });

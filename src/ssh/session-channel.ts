@@ -35,6 +35,8 @@ export interface ChannelStart {
  */
 export interface ChannelHooks {
   upstream(): Promise<UpstreamClient>;
+  /** The certificate's `permit-pty` extension (OpenSSH refuses a pty without it). */
+  ptyPermitted: boolean;
   /** Called when the user asked for something the bastion refuses. */
   refused(what: string): void;
   /** Offered the started channel before proxying; return false if handled. */
@@ -48,7 +50,12 @@ export function handleSessionChannel(session: Session, hooks: ChannelHooks): voi
 
   // accept/reject are undefined when the client wants no reply (OpenSSH
   // sends env and window-change that way), hence the optional calls.
-  session.on("pty", (accept, _reject, info) => {
+  session.on("pty", (accept, reject, info) => {
+    if (!hooks.ptyPermitted) {
+      hooks.refused("a terminal (the certificate lacks permit-pty)");
+      reject?.();
+      return;
+    }
     pty = info;
     accept?.();
   });

@@ -159,6 +159,18 @@ describe("user certificates at the bastion", () => {
       await expectRefused(cert, "source_address_mismatch", cert.serial);
     });
 
+    it("refuses a terminal to a certificate without permit-pty, as sshd does", async () => {
+      const cert = certificate({ options: ["clear", OPS] });
+      const withPty = await run(SSH, ["-tt", ...bastion.sshArgs(cert, "web1", "tty; echo in")]);
+      assert.doesNotMatch(withPty.stdout, /\/dev\/pts/);
+      assert.match(withPty.stderr, /PTY allocation request failed/);
+      await bastion.waitForAudit(
+        (e) => e.event === "session.denied" && /lacks permit-pty/.test(String(e.reason)),
+      );
+      const withoutPty = await run(SSH, bastion.sshArgs(cert, "web1", "echo in"));
+      assert.equal(withoutPty.stdout, "in\n");
+    });
+
     it("accepts a certificate whose source-address includes the client", async () => {
       const cert = certificate({ options: [OPS, "source-address=10.0.0.0/8,127.0.0.1/32"] });
       await expectAccepted(cert, cert.serial);
