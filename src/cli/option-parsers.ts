@@ -3,6 +3,7 @@
 
 import { InvalidArgumentError } from "commander";
 import { parseHostPort } from "../policy/index.js";
+import { parseInstant } from "../policy/test-file.js";
 import { errorMessage } from "../util/errors.js";
 import { parseDuration } from "../util/units.js";
 
@@ -27,6 +28,9 @@ export const listenOption = validated((text: string) => {
   parseHostPort(text, { allowPortZero: true });
   return text;
 });
+
+/** An ISO 8601 instant with its offset, e.g. 2026-11-23T10:00:00+01:00. */
+export const instantOption = validated(parseInstant);
 
 /** A TCP port number, 0 for any free port. */
 export const portOption = validated((text: string) => {

@@ -4,7 +4,7 @@
 import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ConfigError, errorMessage } from "../util/errors.js";
-import { parseYaml, validateYaml } from "../util/yaml-source.js";
+import { parseAndValidate } from "../util/yaml-source.js";
 import { type Config, configSchema } from "./schema.js";
 
 export const DEFAULT_CONFIG_FILE = "portcullis.yaml";
@@ -40,11 +40,9 @@ export function loadConfig(
 
 /** Validates config text; `file` names it in problems, relative paths resolve against `dir`. */
 export function parseConfig(text: string, file: string, dir: string): Config {
-  const yaml = parseYaml(file, text);
-  if (!yaml.ok) throw new ConfigError(yaml.problems.map((problem) => problem.text));
-  const validated = validateYaml(yaml.value, configSchema(dir));
-  if (!validated.ok) throw new ConfigError(validated.problems.map((problem) => problem.text));
-  return validated.value;
+  const parsed = parseAndValidate(file, text, configSchema(dir));
+  if (!parsed.ok) throw new ConfigError(parsed.problems.map((problem) => problem.text));
+  return parsed.value.data;
 }
 
 function readConfigText(file: string, path: string): string {

@@ -7,10 +7,9 @@ import { ConfigError } from "../util/errors.js";
 import {
   formatLocation,
   type Problem,
-  parseYaml,
+  parseAndValidate,
   type SourceLocation,
   sortProblems,
-  validateYaml,
   type YamlPath,
   type YamlSource,
 } from "../util/yaml-source.js";
@@ -54,17 +53,10 @@ export function parsePolicyFiles(files: readonly PolicyFileText[]): Policy {
 }
 
 function parseFile(file: PolicyFileText, problems: Problem[]): ParsedFile[] {
-  const yaml = parseYaml(file.name, file.text);
-  if (!yaml.ok) {
-    problems.push(...yaml.problems);
-    return [];
-  }
-  const validated = validateYaml(yaml.value, policyFileSchema);
-  if (!validated.ok) {
-    problems.push(...validated.problems);
-    return [];
-  }
-  return [{ source: yaml.value, data: validated.value }];
+  const parsed = parseAndValidate(file.name, file.text, policyFileSchema);
+  if (parsed.ok) return [parsed.value];
+  problems.push(...parsed.problems);
+  return [];
 }
 
 class PolicyMerger {

@@ -6,11 +6,10 @@ import { z } from "zod";
 import { ConfigError } from "../util/errors.js";
 import {
   type Problem,
+  parseAndValidate,
   parsedString,
-  parseYaml,
   type SourceLocation,
   sortProblems,
-  validateYaml,
 } from "../util/yaml-source.js";
 import type { PolicyFileText } from "./parse.js";
 import type { RuleAction } from "./types.js";
@@ -73,18 +72,11 @@ export function parsePolicyTestFiles(files: readonly PolicyFileText[]): PolicyTe
 }
 
 function parseTestFile(file: PolicyFileText, problems: Problem[]): PolicyTestCase[] {
-  const yaml = parseYaml(file.name, file.text);
-  if (!yaml.ok) {
-    problems.push(...yaml.problems);
+  const parsed = parseAndValidate(file.name, file.text, testFileSchema);
+  if (!parsed.ok) {
+    problems.push(...parsed.problems);
     return [];
   }
-  const validated = validateYaml(yaml.value, testFileSchema);
-  if (!validated.ok) {
-    problems.push(...validated.problems);
-    return [];
-  }
-  return validated.value.tests.map((test, index) => ({
-    ...test,
-    source: yaml.value.locate(["tests", index]),
-  }));
+  const { source, data } = parsed.value;
+  return data.tests.map((test, index) => ({ ...test, source: source.locate(["tests", index]) }));
 }

@@ -163,6 +163,20 @@ export function validateYaml<T extends z.ZodType>(
   return { ok: false, problems: sortProblems(zodProblems(source, result.error.issues)) };
 }
 
+/** Parses one file and validates it: its source (to locate later problems) and its data. */
+export function parseAndValidate<T extends z.ZodType>(
+  file: string,
+  text: string,
+  schema: T,
+): Validated<{ source: YamlSource; data: z.output<T> }> {
+  const yaml = parseYaml(file, text);
+  if (!yaml.ok) return yaml;
+  const validated = validateYaml(yaml.value, schema);
+  return validated.ok
+    ? { ok: true, value: { source: yaml.value, data: validated.value } }
+    : validated;
+}
+
 /** Maps zod issues to problems; unknown keys are reported one per key, at the key. */
 export function zodProblems(
   source: YamlSource,

@@ -5,7 +5,7 @@
 // config's `policy.dir`, else ./policies when there is no ./portcullis.yaml.
 
 import { existsSync, statSync } from "node:fs";
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import { configFileName, DEFAULT_CONFIG_FILE } from "../../config/index.js";
 import type { CommandVerdict, LineVerdict } from "../../policy/command-types.js";
 import { decideCommandLine } from "../../policy/decide.js";
@@ -20,10 +20,11 @@ import {
 import { lintPolicy, type PolicyWarning } from "../../policy/lint.js";
 import { loadPolicyTestCases } from "../../policy/load.js";
 import { extractCommands } from "../../policy/shell/index.js";
-import { type PolicyTestCase, parseInstant } from "../../policy/test-file.js";
-import { ConfigError, errorMessage } from "../../util/errors.js";
+import type { PolicyTestCase } from "../../policy/test-file.js";
+import { ConfigError } from "../../util/errors.js";
 import { formatLocation } from "../../util/yaml-source.js";
 import { configFor } from "../config-option.js";
+import { instantOption } from "../option-parsers.js";
 
 /** The client address `check` and `test` assume when none is given. */
 export const DEFAULT_SOURCE_IP = "127.0.0.1";
@@ -100,14 +101,6 @@ export function registerPolicyCommands(program: Command): void {
     .action((dir: string | undefined, _options, command: Command) => {
       testCommand(policyDirFor(command, dir));
     });
-}
-
-function instantOption(text: string): Date {
-  try {
-    return parseInstant(text);
-  } catch (error) {
-    throw new InvalidArgumentError(errorMessage(error));
-  }
 }
 
 /** DIR, else the config's policy.dir; ./policies only when the default config file is absent. */
