@@ -28,8 +28,21 @@ export interface ExtractedCommand {
   readonly source: string;
 }
 
+/** What a line gives a value to in the shell that runs it, nested code included. */
+export interface ShellDefinitions {
+  /** Assignment words (`A=1`, `A=1 cmd`, `a[0]=x`, `a+=(x)`) and `for`/`select` variables. */
+  readonly variables: readonly string[];
+  /** `f() …` and `function f …` definitions. */
+  readonly functions: readonly string[];
+}
+
 export type Extraction =
-  | { readonly status: "complete"; readonly commands: readonly ExtractedCommand[] }
+  | {
+      readonly status: "complete";
+      readonly commands: readonly ExtractedCommand[];
+      /** Present when the line defines any variable or function (interactive shells care). */
+      readonly defines?: ShellDefinitions;
+    }
   /** Open quote, trailing `\`, open heredoc, `if` without `fi`: more lines are needed. */
   | { readonly status: "incomplete"; readonly reason: string }
   /** Not valid bash: the line is denied with "cannot parse". */

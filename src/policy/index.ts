@@ -12,6 +12,12 @@ export { formatHostPort, type HostPort, parseHostPort } from "./address.js";
 export { type Cidr, CidrSet, type IpFamily } from "./cidr.js";
 export { unknownCredentials } from "./credentials.js";
 export { DEFAULT_RISK, decideCommandLine, precompilePolicy } from "./decide.js";
+export {
+  decideInteractiveLine,
+  NO_SHELL_FACTS,
+  parseShellFacts,
+  type ShellFacts,
+} from "./interactive.js";
 export { lintPolicy, type PolicyWarning } from "./lint.js";
 export { loadPolicyDir } from "./load.js";
 export { type PolicyFileText, parsePolicyFiles } from "./parse.js";

@@ -155,6 +155,7 @@ function buildTarget(name: string, raw: RawTarget, location: SourceLocation): Ta
     ...(raw.host_key === undefined ? {} : { host_key: raw.host_key }),
     ...(raw.host_ca === undefined ? {} : { host_ca: raw.host_ca }),
     labels: new Map(Object.entries(raw.labels)),
+    shell: raw.shell,
   };
 }
 

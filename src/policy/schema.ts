@@ -60,6 +60,7 @@ const targetSchema = z
     host_key: publicKeyLineSchema.optional(),
     host_ca: publicKeyLineSchema.optional(),
     labels: labelsSchema.default({}),
+    shell: z.enum(["auto", "bash", "zsh"]).default("auto"),
   })
   .superRefine((target, ctx) => {
     if ((target.host_key === undefined) === (target.host_ca === undefined)) {

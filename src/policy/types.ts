@@ -32,6 +32,11 @@ export interface Target {
   readonly host_key?: PublicKey;
   readonly host_ca?: PublicKey;
   readonly labels: ReadonlyMap<string, string>;
+  /**
+   * Which shell interactive sessions run with the command gate installed:
+   * `auto` uses the login's shell from the target (bash or zsh).
+   */
+  readonly shell: "auto" | "bash" | "zsh";
 }
 
 export interface TargetSelection {

@@ -1,24 +1,55 @@
 // Deciding one command line a user sent in a session, as the SSH data path
 // needs it: with the policy in force now and the session's access entry
 // looked up again by name (a reload applies to the next command), failing
-// closed when the entry is gone or the evaluation throws. Shared by exec
-// requests and, later, interactive shells.
+// closed when the entry is gone or the evaluation throws. Exec requests use
+// the command policy alone; lines typed in an interactive shell also get the
+// shell's aliases, functions and `on_unverified` (src/policy/interactive.ts).
 
 import type { LineVerdict } from "../policy/command-types.js";
-import { decideCommandLine, extractCommands, type Policy } from "../policy/index.js";
+import {
+  type AccessEntry,
+  decideCommandLine,
+  decideInteractiveLine,
+  extractCommands,
+  type Policy,
+  type ShellFacts,
+} from "../policy/index.js";
 import { errorMessage } from "../util/errors.js";
 
+/** An exec request's command line. */
 export function decideSessionLine(
   policy: Policy,
   accessEntryName: string | undefined,
   line: string,
+): LineVerdict {
+  return decideForEntry(policy, accessEntryName, (entry) =>
+    decideCommandLine(policy, entry, extractCommands(line)),
+  );
+}
+
+/** A complete line about to run in an interactive shell whose startup files gave `facts`. */
+export function decideShellLine(
+  policy: Policy,
+  accessEntryName: string | undefined,
+  line: string,
+  facts: ShellFacts,
+): LineVerdict {
+  return decideForEntry(policy, accessEntryName, (entry) =>
+    decideInteractiveLine(policy, entry, line, facts),
+  );
+}
+
+function decideForEntry(
+  policy: Policy,
+  accessEntryName: string | undefined,
+  decide: (entry: AccessEntry) => LineVerdict,
 ): LineVerdict {
   const entry = policy.access.find((candidate) => candidate.name === accessEntryName);
   if (entry === undefined) {
     return denied(`access entry ${accessEntryName ?? "(none)"} is no longer in the policy`);
   }
   try {
-    return decideCommandLine(policy, entry, extractCommands(line));
+    return decide(entry);
   } catch (error) {
     return denied(`cannot evaluate the command: ${errorMessage(error)}`);
   }

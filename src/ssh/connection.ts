@@ -1,8 +1,8 @@
 // One user's SSH connection to the bastion: certificate authentication
 // (delegated to src/auth, which alone says yes), target selection from the
 // SSH user name, the session access decision (src/policy), the upstream
-// connection with the vaulted key, the command policy for exec requests
-// (decided before anything is sent upstream), and the session's audit trail.
+// connection with the vaulted key, command policy on each channel (through
+// command-gate.ts), and the session's audit trail.
 
 import type {
   AuthContext,
@@ -16,23 +16,21 @@ import type { AuditFields } from "../audit/log.js";
 import { decideUserCertificate } from "../auth/certificate-check.js";
 import type { AccessDecision, Target } from "../policy/index.js";
 import { decideSessionAccess, parseTargetSelector, reachableTargets } from "../policy/index.js";
-import { decideSessionLine, explainVerdict } from "../session/command-check.js";
 import { errorMessage } from "../util/errors.js";
+import { planChannel } from "./command-gate.js";
 import type { BastionContext } from "./context.js";
 import {
   type ChannelStart,
   endWithMessage,
   handleSessionChannel,
   openUpstreamChannel,
+  type ProxyPlan,
   pipeChannels,
 } from "./session-channel.js";
 import { runTargetMenu } from "./target-menu.js";
 import { connectUpstream, HostKeyRejectedError, type HostKeyTrust } from "./upstream.js";
 
 type Identity = Extract<ReturnType<typeof decideUserCertificate>, { ok: true }>["identity"];
-
-/** Exit status of an exec request the command policy refused (like a shell's "cannot execute"). */
-const BLOCKED_EXIT_STATUS = 126;
 
 /** What the SSH user name resolved to once the user is authenticated. */
 type Selection =
@@ -201,61 +199,36 @@ export class BastionConnection {
     });
   }
 
-  /** Returns false when the bastion answers the channel itself. */
-  private onChannelStart(start: ChannelStart, channel: ServerChannel): boolean {
+  /** How to proxy the channel; undefined when the bastion answers it itself. */
+  private onChannelStart(start: ChannelStart, channel: ServerChannel): ProxyPlan | undefined {
     this.openChannels.add(channel);
     channel.on("close", () => this.openChannels.delete(channel));
     const selection = this.selection;
     if (selection?.kind === "refused") {
       endWithMessage(channel, selection.reason, 1);
-      return false;
+      return undefined;
     }
     if (selection?.kind === "menu") {
       this.serveMenu(start, channel);
-      return false;
+      return undefined;
     }
-    if (selection?.kind === "target" && start.kind === "exec") {
-      return this.enforceCommandPolicy(selection.access, start.command ?? "", channel);
+    if (selection?.kind !== "target") {
+      endWithMessage(channel, "no target selected", 1);
+      return undefined;
     }
-    return true;
+    return this.planFor(selection.access, start, channel);
   }
 
-  /**
-   * Decides an exec request's command line with the policy in force now and
-   * the session's access entry; returns false when the bastion refused it.
-   */
-  private enforceCommandPolicy(
+  private planFor(
     access: AccessDecision,
-    line: string,
+    start: ChannelStart,
     channel: ServerChannel,
-  ): boolean {
-    const verdict = decideSessionLine(this.context.policy(), access.entry?.name, line);
-    this.audit("command", {
-      line,
-      access: access.entry?.name,
-      decision: verdict.decision,
-      rule: verdict.rule,
-      reason: verdict.reason,
-      risk: verdict.risk,
+  ): ProxyPlan | undefined {
+    return planChannel(start, channel, {
+      policy: () => this.context.policy(),
+      access,
+      audit: (event, fields) => this.audit(event, fields),
     });
-    const because = explainVerdict(verdict);
-    switch (verdict.decision) {
-      case "allow":
-        return true;
-      case "warn":
-        channel.stderr.write(`portcullis: warning: ${because}\r\n`);
-        return true;
-      case "approve":
-        endWithMessage(
-          channel,
-          `blocked: needs approval (approvals are not available yet): ${because}`,
-          BLOCKED_EXIT_STATUS,
-        );
-        return false;
-      default:
-        endWithMessage(channel, `blocked: ${because}`, BLOCKED_EXIT_STATUS);
-        return false;
-    }
   }
 
   private serveMenu(start: ChannelStart, channel: ServerChannel): void {
@@ -288,10 +261,12 @@ export class BastionConnection {
       endWithMessage(channel, `access to ${target.name} denied: ${access.reason}`, 1);
       return;
     }
+    const plan = this.planFor(access, start, channel);
+    if (plan === undefined) return;
     this.connectOnce()
-      .then((client) => openUpstreamChannel(client, start))
+      .then((client) => openUpstreamChannel(client, plan.request))
       .then(
-        (upstream) => pipeChannels(channel, upstream),
+        (upstream) => pipeChannels(channel, upstream, plan.filters),
         (error: unknown) => endWithMessage(channel, errorMessage(error)),
       );
   }

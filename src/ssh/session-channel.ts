@@ -4,6 +4,7 @@
 // Channels are accepted synchronously (ssh2 loses a channel whose client
 // sends EOF while we are still awaiting the upstream; see FIELD-NOTES).
 
+import type { Transform } from "node:stream";
 import type {
   ClientChannel,
   PseudoTtyInfo,
@@ -28,6 +29,19 @@ export interface ChannelStart {
   env: Record<string, string>;
 }
 
+/** How a started channel is proxied. */
+export interface ProxyPlan {
+  /** What to open upstream (the integrated shell instead of a plain one, say). */
+  request: ChannelStart;
+  /** Filters between the channels: client → upstream and upstream → client. */
+  filters?: ChannelFilters;
+}
+
+export interface ChannelFilters {
+  input: Transform;
+  output: Transform;
+}
+
 /**
  * Decides what happens when the client starts a shell or exec. `upstream`
  * resolves to a connected upstream client or rejects with a one-line reason
@@ -39,8 +53,8 @@ export interface ChannelHooks {
   ptyPermitted: boolean;
   /** Called when the user asked for something the bastion refuses. */
   refused(what: string): void;
-  /** Offered the started channel before proxying; return false if handled. */
-  intercept?(start: ChannelStart, channel: ServerChannel): boolean;
+  /** Offered the started channel before proxying; undefined when it handled the channel. */
+  intercept?(start: ChannelStart, channel: ServerChannel): ProxyPlan | undefined;
 }
 
 export function handleSessionChannel(session: Session, hooks: ChannelHooks): void {
@@ -95,8 +109,9 @@ export function handleSessionChannel(session: Session, hooks: ChannelHooks): voi
     const request: ChannelStart = { kind, env: { ...env } };
     if (command !== undefined) request.command = command;
     if (pty) request.pty = pty;
-    if (hooks.intercept && !hooks.intercept(request, channel)) return;
-    openUpstream(request, channel, hooks).then(
+    const plan = hooks.intercept ? hooks.intercept(request, channel) : { request };
+    if (plan === undefined) return;
+    openUpstream(plan, channel, hooks).then(
       (opened) => {
         upstreamChannel = opened;
       },
@@ -108,13 +123,13 @@ export function handleSessionChannel(session: Session, hooks: ChannelHooks): voi
 }
 
 async function openUpstream(
-  request: ChannelStart,
+  plan: ProxyPlan,
   channel: ServerChannel,
   hooks: ChannelHooks,
 ): Promise<ClientChannel> {
   const client = await hooks.upstream();
-  const upstream = await openUpstreamChannel(client, request);
-  pipeChannels(channel, upstream);
+  const upstream = await openUpstreamChannel(client, plan.request);
+  pipeChannels(channel, upstream, plan.filters);
   return upstream;
 }
 
@@ -148,11 +163,21 @@ export function openUpstreamChannel(
  * `end: false` so that the exit status can be sent after the last byte has
  * been written and before EOF (ssh2 only sends exit-status on an open channel).
  */
-export function pipeChannels(channel: ServerChannel, upstream: ClientChannel): void {
+export function pipeChannels(
+  channel: ServerChannel,
+  upstream: ClientChannel,
+  filters?: ChannelFilters,
+): void {
   let exit: { code?: number; signal?: string; coreDumped?: boolean; message?: string } | undefined;
 
-  channel.pipe(upstream);
-  upstream.pipe(channel, { end: false });
+  if (filters) {
+    channel.pipe(filters.input).pipe(upstream);
+    upstream.pipe(filters.output).pipe(channel, { end: false });
+    channel.on("close", () => filters.output.destroy());
+  } else {
+    channel.pipe(upstream);
+    upstream.pipe(channel, { end: false });
+  }
   upstream.stderr.pipe(channel.stderr, { end: false });
 
   upstream.on(
@@ -164,13 +189,19 @@ export function pipeChannels(channel: ServerChannel, upstream: ClientChannel): v
           : { signal: signal ?? "KILL", coreDumped: coreDumped ?? false, message: message ?? "" };
     },
   );
-  upstream.on("close", () => {
-    if (!exit) return endWithMessage(channel, "the target closed the session");
-    finishChannel(channel, () => {
-      if (exit?.code !== undefined) channel.exit(exit.code);
-      else if (exit?.signal) channel.exit(exit.signal, exit.coreDumped, exit.message);
-    });
-  });
+  const afterOutput = (then: () => void) => {
+    if (filters && !filters.output.readableEnded) filters.output.once("end", then);
+    else then();
+  };
+  upstream.on("close", () =>
+    afterOutput(() => {
+      if (!exit) return endWithMessage(channel, "the target closed the session");
+      finishChannel(channel, () => {
+        if (exit?.code !== undefined) channel.exit(exit.code);
+        else if (exit?.signal) channel.exit(exit.signal, exit.coreDumped, exit.message);
+      });
+    }),
+  );
   channel.on("close", () => upstream.close());
 }
 

@@ -1,10 +1,12 @@
 // From a command line to every command bash would run (SPEC §5.5): parse,
 // turn each simple command into an ExtractedCommand, then follow wrappers,
-// `-c` strings, `eval` and heredocs fed to shells, recursively.
+// `-c` strings, `eval` and heredocs fed to shells, recursively. The names the
+// line defines (variables, functions), nested code included, come along.
 
 import type { ArgWord, ExtractedCommand, Extraction } from "../command-types.js";
 import { parseShell } from "./parser.js";
 import {
+  type DefinedNames,
   IncompleteInput,
   type Redirect,
   ShellSyntaxError,
@@ -57,6 +59,7 @@ interface Context {
   readonly stdin: Stdin;
   readonly source: string;
   readonly depth: number;
+  readonly names: DefinedNames;
 }
 
 /** The command itself, then everything it runs. */
@@ -86,26 +89,36 @@ function followEffect(effect: Effect, context: Context): EffectResult {
   if ("dynamic" in effect) return { commands: [], dynamic: effect.dynamic };
   if ("run" in effect) return { commands: expandArgv(effect.run, context) };
   if (context.depth >= MAX_CODE_DEPTH) return { commands: [], dynamic: "code nested too deeply" };
-  const inner = extractAt(effect.code, context.depth + 1);
+  const inner = extractAt(effect.code, context.depth + 1, context.names);
   if (inner.extraction.status === "complete") return { commands: inner.partial };
   // Bash runs code strings line by line: the lines before a syntax error still run.
   return { commands: inner.partial, dynamic: "cannot parse the code it runs" };
 }
 
-function extractSimple(command: SimpleCommand, depth: number): ExtractedCommand[] {
+function extractSimple(
+  command: SimpleCommand,
+  depth: number,
+  names: DefinedNames,
+): ExtractedCommand[] {
   const context: Context = {
     redirects: redirectFiles(command.redirects),
     stdin: stdinOf(command.redirects),
     source: command.source,
     depth,
+    names,
   };
   return expandArgv(command.words.map(argWord), context);
 }
 
 /** The parse failure as an extraction, or undefined when `line` parsed completely. */
-function parseInto(line: string, out: SimpleCommand[], depth: number): Extraction | undefined {
+function parseInto(
+  line: string,
+  out: SimpleCommand[],
+  depth: number,
+  names: DefinedNames,
+): Extraction | undefined {
   try {
-    parseShell(line, out, depth);
+    parseShell(line, out, depth, names);
     return undefined;
   } catch (error) {
     if (error instanceof IncompleteInput) return { status: "incomplete", reason: error.message };
@@ -121,14 +134,22 @@ interface Extracted {
   readonly partial: readonly ExtractedCommand[];
 }
 
-function extractAt(line: string, depth: number): Extracted {
+function extractAt(line: string, depth: number, names: DefinedNames): Extracted {
   const parsed: SimpleCommand[] = [];
-  const failure = parseInto(line, parsed, depth);
-  const partial = parsed.flatMap((command) => extractSimple(command, depth));
+  const failure = parseInto(line, parsed, depth, names);
+  const partial = parsed.flatMap((command) => extractSimple(command, depth, names));
   return { extraction: failure ?? { status: "complete", commands: partial }, partial };
 }
 
-/** Every simple command bash would run for `line`, wrappers unwrapped (SPEC §5.5). */
+/**
+ * Every simple command bash would run for `line`, wrappers unwrapped (SPEC
+ * §5.5), and, when complete, the variables and functions it defines.
+ */
 export function extractCommands(line: string): Extraction {
-  return extractAt(line, 0).extraction;
+  const names: DefinedNames = { variables: [], functions: [] };
+  const { extraction } = extractAt(line, 0, names);
+  const defines = names.variables.length + names.functions.length > 0;
+  return extraction.status === "complete" && defines
+    ? { ...extraction, defines: names }
+    : extraction;
 }

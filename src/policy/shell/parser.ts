@@ -5,6 +5,7 @@
 
 import { ShellLexer, WordBuilder } from "./lexer.js";
 import {
+  type DefinedNames,
   type HereDoc,
   IncompleteInput,
   type Redirect,
@@ -16,6 +17,7 @@ import {
 const REDIRECT =
   /(\d+|\{[A-Za-z_][A-Za-z0-9_]*\})?(<<<|<<-|<<|<>|<&|>>|>&|>\||&>>|&>|<(?!\()|>(?!\())/y;
 const ASSIGNMENT = /^[A-Za-z_][A-Za-z0-9_]*(\[[^\]]*\])?\+?=/;
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
 const CLOSERS = new Set(["then", "elif", "else", "fi", "do", "done", "esac", "}", "in"]);
 const RESERVED_CANDIDATE = /[^\s;&|()<>"'`\\$]+/y;
 const CASE_ENDS = [";;&", ";;", ";&"];
@@ -42,6 +44,7 @@ export class ShellParser extends ShellLexer {
     src: string,
     nesting: number,
     private readonly out: SimpleCommand[],
+    private readonly names: DefinedNames,
   ) {
     super(src, nesting);
   }
@@ -70,7 +73,7 @@ export class ShellParser extends ShellLexer {
    */
   protected override parseBacktickCode(code: string): void {
     try {
-      new ShellParser(code, this.nesting + 1, this.out).parseAll();
+      new ShellParser(code, this.nesting + 1, this.out, this.names).parseAll();
     } catch (error) {
       if (!(error instanceof IncompleteInput || error instanceof ShellSyntaxError)) throw error;
     }
@@ -247,7 +250,7 @@ export class ShellParser extends ShellLexer {
     if (this.startsWith("((")) {
       if (!this.tryArithmetic(2)) this.syntaxError("syntax error in for ((…))");
     } else {
-      this.readRequiredWord("for");
+      this.defineVariable(this.readRequiredWord("for").source);
       this.skipBlanksAndNewlines();
       if (this.peekReserved() === "in") {
         this.pos += 2;
@@ -302,7 +305,7 @@ export class ShellParser extends ShellLexer {
 
   private parseFunctionKeyword(): void {
     this.skipBlanks();
-    this.readRequiredWord("function");
+    this.defineFunction(this.readRequiredWord("function"));
     this.skipBlanks();
     if (this.peek() === "(") this.expectEmptyParens();
     this.parseFunctionBody();
@@ -355,6 +358,7 @@ export class ShellParser extends ShellLexer {
         continue;
       }
       if (c === "(" && this.isFunctionName(words, redirects)) {
+        this.defineFunction(words[0] as Word);
         this.parseFunctionDefinition();
         return;
       }
@@ -363,13 +367,23 @@ export class ShellParser extends ShellLexer {
       else if (c === undefined || this.atMeta()) break;
       else words.push(this.readWord());
     }
-    const command = words.slice(this.assignmentCount(words));
+    const assignments = this.assignmentCount(words);
+    for (const word of words.slice(0, assignments)) this.defineVariable(word.source);
+    const command = words.slice(assignments);
     this.out.push({ words: command, redirects, source: this.src.slice(start, this.pos).trim() });
   }
 
   private assignmentCount(words: readonly Word[]): number {
     const first = words.findIndex((word) => !ASSIGNMENT.test(word.source));
     return first === -1 ? words.length : first;
+  }
+
+  private defineVariable(source: string): void {
+    this.names.variables.push(VARIABLE_NAME.exec(source)?.[0] ?? source);
+  }
+
+  private defineFunction(name: Word): void {
+    this.names.functions.push(name.value ?? name.source);
   }
 
   private isFunctionName(words: readonly Word[], redirects: readonly Redirect[]): boolean {
@@ -477,7 +491,7 @@ export class ShellParser extends ShellLexer {
   private heredocValue(body: string, quoted: boolean): string | undefined {
     if (quoted) return body;
     if (!/[$`\\]/.test(body)) return body;
-    new ShellParser(body, this.nesting + 1, this.out).scanExpansions();
+    new ShellParser(body, this.nesting + 1, this.out, this.names).scanExpansions();
     return undefined;
   }
 
@@ -544,10 +558,15 @@ export class ShellParser extends ShellLexer {
 }
 
 /**
- * Appends every simple command of `line` to `out`, in source order. Throws
- * IncompleteInput or ShellSyntaxError; `out` then holds the commands parsed
- * before the failure.
+ * Appends every simple command of `line` to `out`, in source order, and the
+ * names it defines to `names`. Throws IncompleteInput or ShellSyntaxError;
+ * `out` and `names` then hold what was parsed before the failure.
  */
-export function parseShell(line: string, out: SimpleCommand[], nesting = 0): void {
-  new ShellParser(line, nesting, out).parseAll();
+export function parseShell(
+  line: string,
+  out: SimpleCommand[],
+  nesting = 0,
+  names: DefinedNames = { variables: [], functions: [] },
+): void {
+  new ShellParser(line, nesting, out, names).parseAll();
 }

@@ -1,6 +1,7 @@
 // The shell parser's output: simple commands with their words (quote removal
 // done, `value` undefined when bash decides the word at run time) and
-// redirections, plus the two ways parsing stops short of a complete line.
+// redirections, the names the line defines, plus the two ways parsing stops
+// short of a complete line.
 
 export interface Word {
   /** The word as typed. */
@@ -28,6 +29,14 @@ export interface SimpleCommand {
   readonly words: readonly Word[];
   readonly redirects: readonly Redirect[];
   readonly source: string;
+}
+
+/** What a line gives a value to in the shell that runs it, wherever it is written. */
+export interface DefinedNames {
+  /** Assignment words (`A=1`, `A=1 cmd`, `a[0]=x`, `a+=(x)`) and `for`/`select` variables. */
+  readonly variables: string[];
+  /** `f() …` and `function f …` definitions. */
+  readonly functions: string[];
 }
 
 /** More input is needed: bash would prompt for a continuation line. */

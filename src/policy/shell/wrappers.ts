@@ -84,7 +84,7 @@ function stdinCode(stdin: Stdin, reader: string): Effect[] {
 
 // ── privilege and environment wrappers ─────────────────────────────────
 
-const SUDO = syntax(
+export const SUDO = syntax(
   "-u -g -h -p -C -D -R -r -t -T -U --user --group --host --prompt --close-from --chdir --chroot --role --type --command-timeout --other-user",
 );
 
@@ -107,7 +107,7 @@ function skipAssignments(words: readonly ArgWord[]): readonly ArgWord[] {
   return first === -1 ? [] : words.slice(first);
 }
 
-const DOAS = syntax("-u -C");
+export const DOAS = syntax("-u -C");
 
 function doas(args: readonly ArgWord[]): Effect[] {
   return afterOptions(scanOptions(args, DOAS), (rest, scan) => {
@@ -240,7 +240,7 @@ const TRACE_VALUES = "-e -o -p -s -u -E -a -b -I -O -P -X -A -D -F -l -n -x -L -
 
 // ── shells, eval, source and interpreters ──────────────────────────────
 
-const SHELLS = new Set([
+export const SHELLS: ReadonlySet<string> = new Set([
   "bash",
   "sh",
   "zsh",
@@ -254,13 +254,14 @@ const SHELLS = new Set([
 ]);
 const SHELL_VALUE_OPTIONS = new Set(["-o", "+o", "-O", "+O", "--rcfile", "--init-file"]);
 
-interface ShellOptions {
+export interface ShellOptions {
   readonly command: boolean;
   readonly stdin: boolean;
   readonly operands: readonly ArgWord[];
 }
 
-function shellOptions(args: readonly ArgWord[]): ShellOptions | undefined {
+/** A shell's own options: `-c` given, `-s` given, and its operands; undefined when computed. */
+export function shellOptions(args: readonly ArgWord[]): ShellOptions | undefined {
   let command = false;
   let stdin = false;
   for (let i = 0; i < args.length; i++) {
@@ -312,10 +313,19 @@ function source(): Effect[] {
   return dynamic("runs the code of a file");
 }
 
-const INTERPRETER =
+export const INTERPRETER =
   /^(python[0-9.]*|pypy[0-9.]*|perl[0-9.]*|ruby[0-9.]*|irb|node|nodejs|deno|bun|php[0-9.]*|lua[0-9.]*|luajit|tclsh[0-9.]*|wish|Rscript|expect|osascript|groovy|jshell|pwsh)$/;
-const INLINE_CODE = new Set(["-c", "-e", "-E", "-r", "--eval", "-p", "--print", "-x"]);
-const VERSION_ONLY = new Set(["--version", "-V", "-v", "--help", "-h"]);
+export const INLINE_CODE: ReadonlySet<string> = new Set([
+  "-c",
+  "-e",
+  "-E",
+  "-r",
+  "--eval",
+  "-p",
+  "--print",
+  "-x",
+]);
+export const VERSION_ONLY: ReadonlySet<string> = new Set(["--version", "-V", "-v", "--help", "-h"]);
 
 function interpreter(args: readonly ArgWord[]): Effect[] {
   const texts = args.map(literalOf);

@@ -1,0 +1,135 @@
+// Command policy on a started session channel (SPEC §6): an exec request's
+// command line is decided before anything is sent upstream; an interactive
+// shell is opened upstream with the shell integration (src/interactive) and
+// every line is decided at its gate. Each decision is audited as `command`;
+// each thing the bastion cannot be sure about as a `signal`, handled by the
+// access entry's `on_unverified`.
+
+import { randomBytes } from "node:crypto";
+import type { ServerChannel } from "ssh2";
+import type { AuditEventName } from "../audit/events.js";
+import type { AuditFields } from "../audit/log.js";
+import { integrationCommand } from "../interactive/integration.js";
+import { ShellGuard, type ShellGuardTiming } from "../interactive/shell-guard.js";
+import type { LineVerdict } from "../policy/command-types.js";
+import type { AccessDecision, Policy, RuleAction } from "../policy/index.js";
+import { decideSessionLine, decideShellLine, explainVerdict } from "../session/command-check.js";
+import { type ChannelStart, endWithMessage, type ProxyPlan } from "./session-channel.js";
+
+/** Exit status of an exec request the command policy refused (like a shell's "cannot execute"). */
+const BLOCKED_EXIT_STATUS = 126;
+
+export interface CommandGateContext {
+  policy(): Policy;
+  access: AccessDecision;
+  audit(event: AuditEventName, fields: AuditFields): void;
+  guardTiming?: ShellGuardTiming;
+}
+
+/** How to proxy a started channel, or undefined when the bastion refused it. */
+export function planChannel(
+  start: ChannelStart,
+  channel: ServerChannel,
+  context: CommandGateContext,
+): ProxyPlan | undefined {
+  if (start.kind === "exec") return planExec(start, channel, context);
+  if (start.pty) return planInteractiveShell(start, channel, context);
+  const reason = "a shell without a terminal cannot be checked line by line";
+  return continuesUnverified(reason, channel, context) ? { request: start } : undefined;
+}
+
+function planExec(
+  start: ChannelStart,
+  channel: ServerChannel,
+  context: CommandGateContext,
+): ProxyPlan | undefined {
+  const line = start.command ?? "";
+  const verdict = decideSessionLine(context.policy(), context.access.entry?.name, line);
+  auditCommand(context, line, verdict, { determined_by: "exec" });
+  const because = explainVerdict(verdict);
+  switch (verdict.decision) {
+    case "allow":
+      return { request: start };
+    case "warn":
+      channel.stderr.write(`portcullis: warning: ${because}\r\n`);
+      return { request: start };
+    case "approve":
+      endWithMessage(
+        channel,
+        `blocked: needs approval (approvals are not available yet): ${because}`,
+        BLOCKED_EXIT_STATUS,
+      );
+      return undefined;
+    default:
+      endWithMessage(channel, `blocked: ${because}`, BLOCKED_EXIT_STATUS);
+      return undefined;
+  }
+}
+
+function planInteractiveShell(
+  start: ChannelStart,
+  channel: ServerChannel,
+  context: CommandGateContext,
+): ProxyPlan {
+  const nonce = randomBytes(16).toString("hex");
+  const guard = new ShellGuard(
+    nonce,
+    {
+      decide: (line, { cwd, shell }) => {
+        const entryName = context.access.entry?.name;
+        const verdict = decideShellLine(context.policy(), entryName, line, shell.facts);
+        auditCommand(context, line, verdict, { determined_by: "markers", cwd, shell: shell.shell });
+        return verdict;
+      },
+      unverified: (reason) => unverifiedAction(reason, context),
+      end: (message) => endWithMessage(channel, message),
+    },
+    context.guardTiming,
+  );
+  const shell = context.access.target?.shell ?? "auto";
+  return {
+    request: { ...start, kind: "exec", command: integrationCommand(nonce, shell) },
+    filters: { input: guard.input, output: guard.output },
+  };
+}
+
+/** Audits a `signal` and applies `on_unverified`; true when the channel may go on. */
+function continuesUnverified(
+  reason: string,
+  channel: ServerChannel,
+  context: CommandGateContext,
+): boolean {
+  const action = unverifiedAction(reason, context);
+  if (action === "deny" || action === "approve") {
+    endWithMessage(channel, `blocked: ${reason} (on_unverified: ${action})`, BLOCKED_EXIT_STATUS);
+    return false;
+  }
+  if (action === "warn") channel.stderr.write(`portcullis: warning: ${reason}\r\n`);
+  return true;
+}
+
+/** The access entry's `on_unverified` in the policy in force now; deny when the entry is gone. */
+function unverifiedAction(reason: string, context: CommandGateContext): RuleAction {
+  const entryName = context.access.entry?.name;
+  const entry = context.policy().access.find((candidate) => candidate.name === entryName);
+  const action = entry?.on_unverified ?? "deny";
+  context.audit("signal", { kind: "unverified", reason, access: entryName, action });
+  return action;
+}
+
+function auditCommand(
+  context: CommandGateContext,
+  line: string,
+  verdict: LineVerdict,
+  how: AuditFields,
+): void {
+  context.audit("command", {
+    line,
+    access: context.access.entry?.name,
+    decision: verdict.decision,
+    rule: verdict.rule,
+    reason: verdict.reason,
+    risk: verdict.risk,
+    ...how,
+  });
+}
