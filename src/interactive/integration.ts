@@ -37,11 +37,15 @@ for __pc_f in ~/.bash_profile ~/.bash_login ~/.profile; do
 done
 unset __pc_f
 __pc_gate() {
-  local r v
+  local r v= c
   builtin printf -v r '%08x%08x' "$SRANDOM" "$SRANDOM"
   builtin printf '\e]6973;%s;G;%s;%s\a' "$__pc_n" "$r" "\${READLINE_LINE@Q}"
-  IFS= builtin read -rsN 17 v
-  if [[ $v != "A$r" ]]; then
+  # The verdict ends what is read; keys typed ahead before it are discarded.
+  while IFS= builtin read -rsN 1 c; do
+    v+=$c
+    [[ $v == *"A$r" || $v == *"D$r" ]] && break
+  done
+  if [[ $v != *"A$r" ]]; then
     if [[ -n $__pc_ps1 ]]; then READLINE_LINE=; READLINE_POINT=0
     else READLINE_LINE='\'; READLINE_POINT=1; fi
   fi
@@ -109,15 +113,25 @@ const ZSH_ENV = shellText`# Portcullis interactive gate (zsh). Installed at the 
 }
 typeset -g +x __pc_n=@NONCE@ __pc_fd=-1
 typeset -g +x __pc_ps2=$'%{\e]6973;@NONCE@;S\a%}'
-__pc_gate() {
+__pc_random() {
   emulate -L zsh -o no_multibyte
-  local raw r c v
+  local raw c
+  REPLY=
   sysread -s 8 -i $__pc_fd raw && (( \${#raw} == 8 )) || return 1
-  for c in \${(s::)raw}; do r+=\${(l:2::0:)$(( [##16] #c ))}; done
-  r=\${(L)r}
-  builtin print -rn -- $'\e]6973;'"$__pc_n;G;$r;\${(qqqq)BUFFER}"$'\a'
-  builtin read -s -k 17 v || return 1
-  [[ $v == "A$r" ]]
+  for c in \${(s::)raw}; do REPLY+=\${(l:2::0:)$(( [##16] #c ))}; done
+  REPLY=\${(L)REPLY}
+}
+__pc_gate() {
+  emulate -L zsh
+  local REPLY v= c
+  __pc_random || return 1
+  builtin print -rn -- $'\e]6973;'"$__pc_n;G;$REPLY;\${(qqqq)BUFFER}"$'\a'
+  # The verdict ends what is read; keys typed ahead before it are discarded.
+  while builtin read -s -k 1 c; do
+    v+=$c
+    [[ $v == *"A$REPLY" || $v == *"D$REPLY" ]] && break
+  done
+  [[ $v == *"A$REPLY" ]]
 }
 __pc_accept() {
   if __pc_gate; then
@@ -149,6 +163,19 @@ __pc_fix_bindings() {
     done
   done
 }
+# isearch runs the accept widgets by their names, not through the wrappers bound to those
+# names: its keys get widgets under other names
+__pc_fix_isearch() {
+  local line w
+  for w in accept-line accept-and-hold accept-line-and-down-history accept-and-infer-next-history; do
+    zle -N __pc_isearch_$w __pc_w_$w || return 1
+  done
+  bindkey -M isearch '^M' __pc_isearch_accept-line && bindkey -M isearch '^J' __pc_isearch_accept-line || return 1
+  for line in \${(f)"$(bindkey -M main)"}; do
+    w=\${line##* }
+    if (( \${+widgets[__pc_isearch_$w]} )); then bindkey -M isearch \${(Q)\${line% *}} __pc_isearch_$w || return 1; fi
+  done
+}
 __pc_install_local() {
   emulate -L zsh
   precmd_functions=(\${precmd_functions:#__pc_install})
@@ -159,6 +186,7 @@ __pc_install_local() {
     functions[__pc_w_$w]="__pc_accept $w"
     zle -N $w __pc_w_$w || return 1
   done
+  __pc_fix_isearch || return 1
   for w in run-help which-command edit-command-line; do
     zle -N $w __pc_blocked || return 1
   done

@@ -78,9 +78,9 @@ export class ShellGuard {
   private markerTimer: NodeJS.Timeout | undefined;
   private pending = "";
   private gateAllowedSincePrompt = false;
-  private abortContinuation = false;
   private typedAheadWhileRunning = false;
-  private acceptedWhileRunning = false;
+  /** An accept key went to the shell and no gate has answered it yet. */
+  private acceptUnanswered = false;
   private noticeAtPrompt: string | undefined;
   private noticeAtStart: string | undefined;
   private readonly startupTimer: NodeJS.Timeout;
@@ -114,8 +114,8 @@ export class ShellGuard {
     const acceptEnd = this.acceptKeys.findAccept(chunk);
     if (acceptEnd === -1 || this.phase === "unchecked") return void this.input.push(chunk);
     this.input.push(chunk.subarray(0, acceptEnd));
+    this.acceptUnanswered = true;
     if (this.phase === "running") {
-      this.acceptedWhileRunning = true;
       this.hold(this.timing.runningWaitMs, () => this.releaseToProgram());
     } else {
       this.hold(this.timing.acceptWaitMs, () => this.release());
@@ -220,17 +220,18 @@ export class ShellGuard {
     if (this.shell === undefined) return;
     this.cwd = cwd;
     this.pending = "";
-    this.abortContinuation = false;
     this.gateAllowedSincePrompt = false;
     if (this.phase !== "unchecked") this.phase = "prompt";
     this.showNotice(this.takeNoticeAtPrompt());
-    // A line typed ahead while the command ran is read first: wait for its gate.
-    if (this.acceptedWhileRunning) {
-      this.hold(this.timing.acceptWaitMs, () => this.release());
+    // A line typed ahead is read first: wait for its gate before releasing more.
+    if (this.acceptUnanswered) {
+      this.hold(this.timing.acceptWaitMs, () => {
+        this.acceptUnanswered = false;
+        this.release();
+      });
     } else {
       this.release();
     }
-    this.acceptedWhileRunning = false;
   }
 
   private takeNoticeAtPrompt(): string | undefined {
@@ -245,10 +246,6 @@ export class ShellGuard {
 
   private onContinuation(): void {
     if (this.phase !== "unchecked") this.phase = "prompt";
-    if (this.abortContinuation) {
-      this.abortContinuation = false;
-      this.input.push("\x03");
-    }
   }
 
   private onCommandStart(): void {
@@ -268,6 +265,12 @@ export class ShellGuard {
   private onGate(challenge: string, line: string): void {
     if (this.shell === undefined) {
       this.answer(challenge, "deny");
+      return;
+    }
+    if (this.phase === "running") {
+      // `read -e` or `vared` in a running command: data for the program,
+      // which the policy decided when it started.
+      this.answer(challenge, "allow");
       return;
     }
     const continuing = this.pending !== "";
@@ -292,20 +295,19 @@ export class ShellGuard {
       verdict.decision === "approve"
         ? `blocked: needs approval (approvals are not available yet): ${explainVerdict(verdict)}`
         : `blocked: ${explainVerdict(verdict)}`;
-    if (continuing) {
-      // Clearing the line would let bash run what came before (`rm -rf \`):
-      // keep the construct open instead, and cancel it with Ctrl-C at its prompt.
-      this.abortContinuation = true;
-      this.answer(challenge, "cancel");
-      return;
-    }
-    this.answer(challenge, "deny");
+    this.answer(challenge, continuing ? "cancel" : "deny");
   }
 
-  /** Writes the verdict the shell's gate waits for (protocol: `A`, `X` or anything else). */
+  /**
+   * Writes the verdict the shell's gate waits for. `cancel` refuses a line
+   * inside a multi-line construct: the gate keeps the construct open (an
+   * emptied line would let bash run `rm -rf \` + nothing) and Ctrl-C,
+   * in the same write, discards all of it.
+   */
   private answer(challenge: string, verdict: "allow" | "deny" | "cancel"): void {
-    const code = { allow: "A", deny: "D", cancel: "X" }[verdict];
-    this.input.push(`${code}${challenge}`);
+    this.acceptUnanswered = false;
+    const written = { allow: "A", deny: "D", cancel: "D" }[verdict] + challenge;
+    this.input.push(verdict === "cancel" ? `${written}\x03` : written);
     if (verdict === "allow") {
       this.gateAllowedSincePrompt = true;
       this.release();

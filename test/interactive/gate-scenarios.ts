@@ -16,6 +16,9 @@ import type { RunningSshd } from "../harness/sshd.js";
 
 export type GateShell = "bash" | "zsh";
 
+/** The end of a drawn prompt: `# ` (or `$ `, `% `), then only terminal mode escapes. */
+const PROMPT_END = new RegExp(`[#$%>] (?:${"\x1b"}(?:\\[[0-9;?]*[a-zA-Z]|[=>]))*$`);
+
 function gatePolicy(shell: GateShell, sshd: RunningSshd): string {
   const target = (name: string) => `  ${name}:
     address: "127.0.0.1:${sshd.port}"
@@ -71,12 +74,19 @@ export function describeCommandGate(shell: GateShell): void {
     const file = (name: string) => join(work, name);
     const ran = (name: string) => existsSync(file(name));
 
-    /** Waits until everything typed so far has been handled by the shell. */
+    /**
+     * Waits until everything typed so far has been handled and the next
+     * prompt is drawn, as a person does before typing on.
+     */
     const sync = async (term: PtyDriver) => {
       syncs += 1;
       const from = term.output.length;
       term.type(`echo sync-$((${syncs}*2))\r`);
-      await term.expect(`sync-${syncs * 2}`, 15_000, from);
+      await term.expect(
+        new RegExp(`sync-${syncs * 2}\r\n[\\s\\S]*${PROMPT_END.source}`),
+        15_000,
+        from,
+      );
     };
 
     const open = async (targetName = "gated") => {
@@ -96,6 +106,9 @@ export function describeCommandGate(shell: GateShell): void {
         term.kill();
       }
     };
+
+    /** Waits for the next prompt after output position `from`, as a person does. */
+    const prompt = (term: PtyDriver, from: number) => term.expect(PROMPT_END, 15_000, from);
 
     const blocked = (term: PtyDriver, from: number) =>
       term.expect(/portcullis: blocked: [^\r\n]*\(rule [^)]+\)/, 15_000, from);
@@ -196,7 +209,9 @@ export function describeCommandGate(shell: GateShell): void {
     it("checks what runs after Ctrl-C, tab completion and history recall", async () => {
       writeFileSync(file("keep-completed-name"), "");
       await session(async (term) => {
+        const beforeCtrlC = term.output.length;
         term.type(`touch ${file("ctrl-c-abandoned")}\x03`);
+        await prompt(term, beforeCtrlC);
         await typeBlocked(term, `touch ${file("forbidden-after-ctrl-c")}\r`);
         await typeBlocked(term, `rm ${file("keep-comp")}\t\r`);
         term.type(`touch ${file("hist-ok")}\r`);
@@ -221,14 +236,11 @@ export function describeCommandGate(shell: GateShell): void {
         term.type(`touch ${file("search-ok")}\r`);
         await sync(term);
         rmSync(file("search-ok"));
-        term.type("\x12search-ok");
-        await term.expect(/search-ok/, 15_000, term.output.length - 40);
-        term.type("\r");
+        term.type("\x12search-ok\r");
         await sync(term);
         assert.ok(ran("search-ok"), "the recalled line ran again");
         // Search, leave the search with End, and edit the found line into a denied one.
         term.type("\x12search-ok");
-        await term.expect(/search-ok/);
         await typeBlocked(term, `\x05\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7f\x7fforbidden-search\r`);
         await sync(term);
         assert.ok(!ran("forbidden-search"));
@@ -353,7 +365,9 @@ export function describeCommandGate(shell: GateShell): void {
         term.type(`vi ${file("edited.txt")}\r`);
         await term.expect(/~/, 15_000, from);
         term.type("ihello from vi\x1b");
+        from = term.output.length;
         term.type(":wq\r");
+        await prompt(term, from);
         await sync(term);
         assert.match(readFileSync(file("edited.txt"), "utf8"), /hello from vi/);
 
@@ -366,7 +380,9 @@ export function describeCommandGate(shell: GateShell): void {
         from = term.output.length;
         term.type("top\r");
         await term.expect("load average", 15_000, from);
+        from = term.output.length;
         term.type("q");
+        await prompt(term, from);
         await sync(term);
       });
     });
