@@ -37,6 +37,7 @@ export function configSchema(dir: string) {
           host_key: pathSchema.prefault("keys/host_ed25519"),
           login_timeout: durationSchema.prefault("30s"),
           upstream_timeout: durationSchema.prefault("10s"),
+          shell_startup_timeout: durationSchema.prefault("15s"),
         })
         .prefault({}),
       http: z

@@ -59,6 +59,7 @@ export async function startServer(
     clockSkewMs: config.ca.clock_skew,
     loginTimeoutMs: config.ssh.login_timeout,
     upstreamTimeoutMs: config.ssh.upstream_timeout,
+    shellStartupTimeoutMs: config.ssh.shell_startup_timeout,
   };
   let ssh: RunningBastion;
   try {

@@ -23,7 +23,7 @@ export interface CommandGateContext {
   policy(): Policy;
   access: AccessDecision;
   audit(event: AuditEventName, fields: AuditFields): void;
-  guardTiming?: ShellGuardTiming;
+  guardTiming: ShellGuardTiming;
 }
 
 /** How to proxy a started channel, or undefined when the bastion refused it. */

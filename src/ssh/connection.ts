@@ -14,6 +14,7 @@ import type {
 } from "ssh2";
 import type { AuditFields } from "../audit/log.js";
 import { decideUserCertificate } from "../auth/certificate-check.js";
+import { DEFAULT_GUARD_TIMING } from "../interactive/shell-guard.js";
 import type { AccessDecision, Target } from "../policy/index.js";
 import { decideSessionAccess, parseTargetSelector, reachableTargets } from "../policy/index.js";
 import { errorMessage } from "../util/errors.js";
@@ -228,6 +229,7 @@ export class BastionConnection {
       policy: () => this.context.policy(),
       access,
       audit: (event, fields) => this.audit(event, fields),
+      guardTiming: { ...DEFAULT_GUARD_TIMING, startupMs: this.context.shellStartupTimeoutMs },
     });
   }
 

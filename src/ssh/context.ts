@@ -17,4 +17,6 @@ export interface BastionContext {
   clockSkewMs: number;
   loginTimeoutMs: number;
   upstreamTimeoutMs: number;
+  /** How long an interactive shell's startup files may take before the command gate is in place. */
+  shellStartupTimeoutMs: number;
 }

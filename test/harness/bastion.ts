@@ -92,6 +92,8 @@ export interface BastionOptions {
   extraPolicy?: string | ((sshd: RunningSshd) => string);
   /** Extra sshd_config lines (e.g. `HostKey`, `HostCertificate`). */
   sshdExtraConfig?: string[];
+  /** Extra keys for the `ssh:` section of portcullis.yaml (e.g. `shell_startup_timeout: 1s`). */
+  sshConfig?: string[];
 }
 
 export async function startTestBastion(options: BastionOptions = {}): Promise<TestBastion> {
@@ -109,6 +111,11 @@ async function assembleBastion(dir: string, options: BastionOptions): Promise<Te
   const cli = (args: readonly string[]) => portcullis(["--config", configPath, ...args]);
   const init = await portcullis(["init", dir, "--listen", "127.0.0.1:0"]);
   if (init.code !== 0) throw new Error(`init failed: ${init.stderr}`);
+  if (options.sshConfig) {
+    const config = readFileSync(configPath, "utf8");
+    const extra = options.sshConfig.map((line) => `  ${line}\n`).join("");
+    writeFileSync(configPath, config.replace(/^ssh:\n/m, `ssh:\n${extra}`));
+  }
   for (const file of ["00-targets.yaml", "10-access.yaml"])
     rmSync(join(dir, "policies", file), { force: true });
 

@@ -10,7 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startTestBastion, type TestBastion, type UserKey } from "../harness/bastion.js";
+import { run, startTestBastion, type TestBastion, type UserKey } from "../harness/bastion.js";
 import { PtyDriver } from "../harness/pty.js";
 import type { RunningSshd } from "../harness/sshd.js";
 
@@ -357,6 +357,39 @@ export function describeCommandGate(shell: GateShell): void {
         await sync(term);
         assert.ok(ran("nested-ok"));
       }, "relaxed");
+    });
+
+    it("notices a command that ran without passing the gate (warn: goes on unchecked)", async () => {
+      await session(async (term) => {
+        let from = term.output.length;
+        const unbind =
+          shell === "bash" ? `bind '"\\C-m": accept-line'` : "zle -A .accept-line accept-line";
+        term.type(`${unbind}\r`);
+        await term.expect("portcullis: warning: ", 15_000, from);
+        await prompt(term, from);
+        from = term.output.length;
+        term.type(`touch ${file("ungated")}\r`);
+        await term.expect(
+          "portcullis: warning: a command started without passing the gate; commands are no longer checked",
+          15_000,
+          from,
+        );
+        await sync(term);
+        assert.ok(ran("ungated"));
+      }, "relaxed");
+      const signal = await bastion.waitForAudit(
+        (e) => e.event === "signal" && e.reason === "a command started without passing the gate",
+      );
+      assert.equal(signal.action, "warn");
+    });
+
+    it("refuses a shell without a terminal, whose lines cannot be checked one by one", async () => {
+      const result = await run("/usr/bin/ssh", ["-T", ...bastion.sshArgs(user, "gated")], {
+        input: `touch ${file("no-tty")}\n`,
+      });
+      assert.equal(result.code, 126);
+      assert.match(result.stderr, /portcullis: blocked: a shell without a terminal cannot be checked/);
+      assert.ok(!ran("no-tty"));
     });
 
     it("leaves full-screen programs and programs reading input alone", async () => {
