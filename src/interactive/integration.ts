@@ -41,9 +41,10 @@ __pc_gate() {
   builtin printf -v r '%08x%08x' "$SRANDOM" "$SRANDOM"
   builtin printf '\e]6973;%s;G;%s;%s\a' "$__pc_n" "$r" "\${READLINE_LINE@Q}"
   # The verdict ends what is read; keys typed ahead before it are discarded.
-  while IFS= builtin read -rsN 1 c; do
+  IFS= builtin read -rsN 17 v
+  until [[ $v == *"A$r" || $v == *"D$r" ]]; do
+    IFS= builtin read -rsN 1 c || break
     v+=$c
-    [[ $v == *"A$r" || $v == *"D$r" ]] && break
   done
   if [[ $v != *"A$r" ]]; then
     if [[ -n $__pc_ps1 ]]; then READLINE_LINE=; READLINE_POINT=0
@@ -127,9 +128,10 @@ __pc_gate() {
   __pc_random || return 1
   builtin print -rn -- $'\e]6973;'"$__pc_n;G;$REPLY;\${(qqqq)BUFFER}"$'\a'
   # The verdict ends what is read; keys typed ahead before it are discarded.
-  while builtin read -s -k 1 c; do
+  builtin read -s -k 17 v
+  until [[ $v == *"A$REPLY" || $v == *"D$REPLY" ]]; do
+    builtin read -s -k 1 c || break
     v+=$c
-    [[ $v == *"A$REPLY" || $v == *"D$REPLY" ]] && break
   done
   [[ $v == *"A$REPLY" ]]
 }
