@@ -60,6 +60,8 @@ describe("portcullis demo", () => {
     try {
       session.type("echo hi$((1+1))\r");
       await session.expect(/\bhi2\b/);
+      session.type("rm -r /\r");
+      await session.expect("portcullis: blocked: recursive delete of / (rule demo#1)");
       session.type("exit\r");
       assert.equal((await session.exit()).exitCode, 0);
     } finally {

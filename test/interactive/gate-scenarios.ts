@@ -388,7 +388,10 @@ export function describeCommandGate(shell: GateShell): void {
         input: `touch ${file("no-tty")}\n`,
       });
       assert.equal(result.code, 126);
-      assert.match(result.stderr, /portcullis: blocked: a shell without a terminal cannot be checked/);
+      assert.match(
+        result.stderr,
+        /portcullis: blocked: a shell without a terminal cannot be checked/,
+      );
       assert.ok(!ran("no-tty"));
     });
 

@@ -18,7 +18,11 @@ const gate = (line: string) => marker(`G;${CHALLENGE};'${line}'`);
 const tick = () => new Promise((wake) => setImmediate(wake));
 
 function verdictFor(line: string): LineVerdict {
-  const decision = line.includes("forbidden") ? "deny" : line.includes("careful") ? "warn" : "allow";
+  const decision = line.includes("forbidden")
+    ? "deny"
+    : line.includes("careful")
+      ? "warn"
+      : "allow";
   return { status: "complete", decision, rule: "r#1", reason: "because", risk: 0, commands: [] };
 }
 

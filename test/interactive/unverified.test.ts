@@ -59,9 +59,7 @@ access:
     } finally {
       term.kill();
     }
-    const signal = await bastion.waitForAudit(
-      (e) => e.event === "signal" && e.access === "strict",
-    );
+    const signal = await bastion.waitForAudit((e) => e.event === "signal" && e.access === "strict");
     assert.equal(signal.reason, "the shell integration did not start");
     assert.equal(signal.action, "deny");
   });

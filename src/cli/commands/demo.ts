@@ -23,6 +23,7 @@ export function registerDemoCommand(program: Command): void {
           "",
           `Run one command:  ${demo.sshCommand.join(" ")} uname -a`,
           `See policy work:  ${demo.sshCommand.join(" ")} 'rm -rf /'   (blocked)`,
+          "In the shell, try `rm -r /` or `sudo true`: each line is checked when you press Enter.",
           `Audit log:        ${demo.auditFile}`,
           "Press Ctrl-C to stop; the directory is removed.",
           "",
