@@ -124,6 +124,39 @@ function partialPrefixLength(input: Buffer, from: number): number {
   return 0;
 }
 
+const BYTE_ESCAPE = /\\(?:([0-7]{1,3})|x([0-9a-fA-F]{1,2}))/y;
+
+/**
+ * The value of `$'…'` as the shell sees it: octal and hex escapes are bytes
+ * (bash writes a non-ASCII character it will not print raw as its UTF-8
+ * bytes, `\302\234`), everything else is text.
+ */
+function decodeDollarQuote(body: string): string {
+  const parts: Buffer[] = [];
+  let text = "";
+  let i = 0;
+  while (i < body.length) {
+    BYTE_ESCAPE.lastIndex = i;
+    const byte = body[i] === "\\" ? BYTE_ESCAPE.exec(body) : null;
+    if (byte) {
+      parts.push(Buffer.from(decodeAnsiC(text)), Buffer.from([byteValue(byte)]));
+      text = "";
+      i = BYTE_ESCAPE.lastIndex;
+    } else {
+      const length = body[i] === "\\" ? 2 : 1;
+      text += body.slice(i, i + length);
+      i += length;
+    }
+  }
+  parts.push(Buffer.from(decodeAnsiC(text)));
+  return Buffer.concat(parts).toString("utf8");
+}
+
+function byteValue(escape: RegExpExecArray): number {
+  const [, octal, hex] = escape;
+  return (octal === undefined ? Number.parseInt(hex ?? "0", 16) : Number.parseInt(octal, 8)) & 0xff;
+}
+
 /**
  * Reads `;`-separated fields: plain ones, and shell-quoted ones as bash's
  * `${x@Q}` and zsh's `${(q+)x}` write them (`'…'`, `$'…'`, `\c`, bare text).
@@ -155,7 +188,7 @@ class FieldReader {
     const c = text[this.pos];
     if (c === "'") return this.until("'", this.pos + 1, (body) => body);
     if (c === "$" && text[this.pos + 1] === "'") {
-      return this.until("'", this.pos + 2, decodeAnsiC, true);
+      return this.until("'", this.pos + 2, decodeDollarQuote, true);
     }
     if (c === "\\") {
       this.pos += 2;

@@ -57,6 +57,8 @@ describe("MarkerScanner", () => {
       ["plain", "plain"],
       ["''", ""],
       ["a\\ b", "a b"],
+      ["$'\\302\\234x\\xc3\\xa9 é'", "\u009cxé é"],
+      ["$'\\\\101'", "\\101"],
     ];
     for (const [quoted, expected] of cases) {
       const [piece] = scanAll(new MarkerScanner(NONCE), [marker(`G;00112233445566aa;${quoted}`)]);
