@@ -150,6 +150,24 @@ export function describeCommandGate(shell: GateShell): void {
       });
     });
 
+    it("checks lines typed at a person's pace, one key at a time", async () => {
+      await session(async (term) => {
+        const typeSlowly = async (text: string) => {
+          for (const key of text) {
+            term.type(key);
+            await new Promise((wake) => setTimeout(wake, 8));
+          }
+        };
+        const from = term.output.length;
+        await typeSlowly(`touch ${file("forbidden-slow")}\r`);
+        await blocked(term, from);
+        await typeSlowly(`touch ${file("slow-ok")}\r`);
+        await sync(term);
+        assert.ok(!ran("forbidden-slow"));
+        assert.ok(ran("slow-ok"));
+      });
+    });
+
     it("drops what was typed after a refused line, however fast it came", async () => {
       await session(async (term) => {
         const from = term.output.length;
@@ -198,11 +216,19 @@ export function describeCommandGate(shell: GateShell): void {
         // Type a denied line, kill it, type an allowed one.
         term.type(`touch ${file("forbidden-killed")}\x15touch ${file("after-kill")}\r`);
         await sync(term);
+        // Ctrl-K kills to the end of the line; arrow keys move to insert a word.
+        term.type(`touch ${file("forbidden-ctrl-k")}\x01\x0btouch ${file("after-ctrl-k")}\r`);
+        await sync(term);
+        await typeBlocked(term, `touch ${file("arrow")}\x1b[D\x1b[D\x1b[D\x1b[D\x1b[Dforbidden-\r`);
+        await sync(term);
         assert.ok(ran("edited-ok"));
         assert.ok(!ran("forbidden-edit"));
         assert.ok(!ran("forbidden-moved"));
         assert.ok(!ran("forbidden-killed"));
         assert.ok(ran("after-kill"));
+        assert.ok(!ran("forbidden-ctrl-k"));
+        assert.ok(ran("after-ctrl-k"));
+        assert.ok(!ran("forbidden-arrow") && !ran("arrow"));
       });
     });
 
@@ -332,6 +358,7 @@ export function describeCommandGate(shell: GateShell): void {
           shell === "bash" ? "zsh" : "bash -i",
           `tmux new-session -d 'touch ${file("forbidden-tmux")}'`,
           "su -",
+          "ssh 127.0.0.1",
           shell === "bash" ? `bind '"\\C-m": accept-line'` : "zle -A .accept-line accept-line",
           "PROMPT_COMMAND=",
         ]) {
