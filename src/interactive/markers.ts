@@ -152,8 +152,8 @@ function decodeDollarQuote(body: string): string {
   return Buffer.concat(parts).toString("utf8");
 }
 
-function byteValue(escape: RegExpExecArray): number {
-  const [, octal, hex] = escape;
+function byteValue(match: RegExpExecArray): number {
+  const [, octal, hex] = match;
   return (octal === undefined ? Number.parseInt(hex ?? "0", 16) : Number.parseInt(octal, 8)) & 0xff;
 }
 
