@@ -93,6 +93,7 @@ describe("config defaults", () => {
         host_key: "/srv/pc/keys/host_ed25519",
         login_timeout: 30_000,
         upstream_timeout: 10_000,
+        shell_startup_timeout: 15_000,
       },
       ca: {
         user_key: "/srv/pc/keys/user_ca",
