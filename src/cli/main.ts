@@ -9,6 +9,7 @@ import { registerCaCommands } from "./commands/ca.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerInitCommand } from "./commands/init.js";
 import { registerPolicyCommands } from "./commands/policy.js";
+import { registerRecordingsCommands } from "./commands/recordings.js";
 import { registerServeCommand } from "./commands/serve.js";
 import { registerTargetsCommands } from "./commands/targets.js";
 import { registerVaultCommands } from "./commands/vault.js";
@@ -35,6 +36,7 @@ function buildProgram(): Command {
     registerVaultCommands,
     registerTargetsCommands,
     registerPolicyCommands,
+    registerRecordingsCommands,
   ]) {
     register(program);
   }

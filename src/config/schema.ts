@@ -82,6 +82,8 @@ export function configSchema(dir: string) {
           dir: pathSchema.prefault("recordings/"),
           record_input: z.boolean().default(false),
           fsync_interval_ms: z.number().int().positive().default(1000),
+          signing_key: pathSchema.prefault("keys/audit_ed25519"),
+          mode: z.enum(["required", "best_effort"]).default("required"),
         })
         .prefault({}),
       database: z.strictObject({ path: pathSchema.prefault("data/portcullis.db") }).prefault({}),

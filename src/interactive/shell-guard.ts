@@ -35,6 +35,8 @@ export interface ShellGuardHooks {
   unverified(reason: string): RuleAction;
   /** Ends the channel with a message to the user. */
   end(message: string): void;
+  /** Sees every keystroke as it arrives; `atPrompt` when the shell's line editor shows it. */
+  typed?(data: Buffer, atPrompt: boolean): void;
 }
 
 export interface ShellGuardTiming {
@@ -91,7 +93,10 @@ export class ShellGuard {
     private readonly timing: ShellGuardTiming = DEFAULT_GUARD_TIMING,
   ) {
     this.markers = new MarkerScanner(nonce);
-    this.input = transform((chunk) => this.onInput(chunk));
+    this.input = transform((chunk) => {
+      hooks.typed?.(chunk, this.phase === "prompt");
+      this.onInput(chunk);
+    });
     this.output = transform(
       (chunk) => this.onOutput(chunk),
       () => this.flushOutput(),

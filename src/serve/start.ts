@@ -9,11 +9,19 @@ import { loadCertificateAuthority } from "../ca/authority.js";
 import { RevocationList } from "../ca/revocation.js";
 import type { LoadedConfig } from "../config/index.js";
 import { publicKeyFromBlob } from "../openssh/keys.js";
+import { createLocalRecordingStore, loadAuditKey } from "../recording/index.js";
 import type { BastionContext } from "../ssh/context.js";
 import { type RunningBastion, type SshListen, startBastion } from "../ssh/server.js";
+import { openAuditIndex } from "../store/index.js";
 import { ConfigError, errorMessage } from "../util/errors.js";
 import { openVault, resolveMasterKey } from "../vault/index.js";
 import { type PolicyReloadStats, startPolicyReloader } from "./policy-reload.js";
+import {
+  createSessionRecordings,
+  indexedAuditLog,
+  type RecordingsSetup,
+  recoverInterrupted,
+} from "./recordings.js";
 
 export interface StartedServer {
   ssh: RunningBastion;
@@ -35,9 +43,28 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<StartedServer> {
   const { config } = loaded;
-  const audit =
+  const log =
     options.audit ??
     createAuditLog({ level: config.logging.level, file: config.logging.audit_file });
+  const now = () => new Date();
+  const index = openAuditIndex({ path: config.database.path });
+  index.onFailure((error) =>
+    log.error("audit index write failed", { reason: errorMessage(error) }),
+  );
+  const audit = indexedAuditLog(log, index, now);
+  const recordings: RecordingsSetup = {
+    store: createLocalRecordingStore({
+      dir: config.recordings.dir,
+      fsyncIntervalMs: config.recordings.fsync_interval_ms,
+      now: () => Date.now(),
+    }),
+    index,
+    key: loadAuditKey(config.recordings.signing_key),
+    required: config.recordings.mode === "required",
+    recordInput: config.recordings.record_input,
+    now,
+  };
+  await recoverInterrupted(recordings, audit);
   const hostKey = readKeyFile(config.ssh.host_key, "ssh.host_key");
   const vault = openVault(
     config.vault.path,
@@ -52,7 +79,7 @@ export async function startServer(
 
   const context: BastionContext = {
     audit,
-    now: () => new Date(),
+    now,
     trust: () => trust.current,
     policy: policy.current,
     credential: (name) => vault.getPrivateKey(name),
@@ -60,6 +87,7 @@ export async function startServer(
     loginTimeoutMs: config.ssh.login_timeout,
     upstreamTimeoutMs: config.ssh.upstream_timeout,
     shellStartupTimeoutMs: config.ssh.shell_startup_timeout,
+    recordings: createSessionRecordings(recordings),
   };
   let ssh: RunningBastion;
   try {
@@ -67,6 +95,7 @@ export async function startServer(
   } catch (error) {
     trust.revocation.close(); // its watcher would keep the process alive
     policy.close();
+    index.close();
     throw error;
   }
   audit.emit("server.start", { ssh_listen: `${ssh.host}:${ssh.port}` });
@@ -82,6 +111,7 @@ export async function startServer(
       policy.close();
       audit.emit("server.stop", { reason });
       audit.flush();
+      index.close();
     },
   };
 }

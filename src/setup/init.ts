@@ -1,10 +1,12 @@
 // `portcullis init`: a working setup in a directory — configuration, SSH
-// host key, user CA key, vault master key (all 0600) and example policies.
+// host key, user CA key, vault master key, recording signing key (all 0600)
+// and example policies.
 // Never overwrites an existing key or configuration.
 
 import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { generateAuditKey } from "../recording/signing.js";
 import { generateKeyPair } from "../ssh/keygen.js";
 import { PortcullisError } from "../util/errors.js";
 import { createMasterKeyFile } from "../vault/index.js";
@@ -33,6 +35,7 @@ const FILES = {
   hostKey: "keys/host_ed25519",
   userCa: "keys/user_ca",
   masterKey: "keys/vault.key",
+  auditKey: "keys/audit_ed25519",
 } as const;
 
 export function initSetup(dir: string, options: InitOptions = {}): InitResult {
@@ -56,6 +59,7 @@ export function initSetup(dir: string, options: InitOptions = {}): InitResult {
   writeKeyPair(paths.hostKey, "portcullis host key");
   writeKeyPair(paths.userCa, "portcullis user CA");
   createMasterKeyFile(paths.masterKey);
+  generateAuditKey(paths.auditKey);
   writeFileSync(paths.config, configTemplate(options.sshListen ?? "0.0.0.0:2222"), {
     flag: "wx",
     mode: 0o644,
@@ -99,6 +103,7 @@ policy:
   dir: policies/
 recordings:
   dir: recordings/
+  signing_key: ${FILES.auditKey}
 database:
   path: data/portcullis.db
 logging:

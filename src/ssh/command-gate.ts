@@ -6,6 +6,7 @@
 // access entry's `on_unverified`.
 
 import { randomBytes } from "node:crypto";
+import { Transform } from "node:stream";
 import type { ServerChannel } from "ssh2";
 import type { AuditEventName } from "../audit/events.js";
 import type { AuditFields } from "../audit/log.js";
@@ -14,6 +15,7 @@ import { ShellGuard, type ShellGuardTiming } from "../interactive/shell-guard.js
 import type { LineVerdict } from "../policy/command-types.js";
 import type { AccessDecision, Policy, RuleAction } from "../policy/index.js";
 import { decideSessionLine, decideShellLine, explainVerdict } from "../session/command-check.js";
+import { type ChannelRecorder, commandMarker } from "./channel-recording.js";
 import { type ChannelStart, endWithMessage, type ProxyPlan } from "./session-channel.js";
 
 /** Exit status of an exec request the command policy refused (like a shell's "cannot execute"). */
@@ -24,6 +26,8 @@ export interface CommandGateContext {
   access: AccessDecision;
   audit(event: AuditEventName, fields: AuditFields): void;
   guardTiming: ShellGuardTiming;
+  /** The channel's recording, when there is one: markers per decided line, input. */
+  recorder?: ChannelRecorder;
 }
 
 /** How to proxy a started channel, or undefined when the bastion refused it. */
@@ -47,12 +51,13 @@ function planExec(
   const verdict = decideSessionLine(context.policy(), context.access.entry?.name, line);
   auditCommand(context, line, verdict, { determined_by: "exec" });
   const because = explainVerdict(verdict);
+  const started = { request: start, ...recordedInput(start, context) };
   switch (verdict.decision) {
     case "allow":
-      return { request: start };
+      return started;
     case "warn":
       channel.stderr.write(`portcullis: warning: ${because}\r\n`);
-      return { request: start };
+      return started;
     case "approve":
       endWithMessage(
         channel,
@@ -83,6 +88,7 @@ function planInteractiveShell(
       },
       unverified: (reason) => unverifiedAction(reason, context),
       end: (message) => endWithMessage(channel, message),
+      typed: (data, atPrompt) => context.recorder?.input(data, atPrompt),
     },
     context.guardTiming,
   );
@@ -114,6 +120,7 @@ function unverifiedAction(reason: string, context: CommandGateContext): RuleActi
   const entry = context.policy().access.find((candidate) => candidate.name === entryName);
   const action = entry?.on_unverified ?? "deny";
   context.audit("signal", { kind: "unverified", reason, access: entryName, action });
+  context.recorder?.marker(`signal: ${reason} (on_unverified: ${action})`);
   return action;
 }
 
@@ -123,6 +130,7 @@ function auditCommand(
   verdict: LineVerdict,
   how: AuditFields,
 ): void {
+  context.recorder?.marker(commandMarker(line, verdict));
   context.audit("command", {
     line,
     access: context.access.entry?.name,
@@ -132,4 +140,21 @@ function auditCommand(
     risk: verdict.risk,
     ...how,
   });
+}
+
+/** For exec channels: a pass-through that shows the user's input to the recording. */
+function recordedInput(
+  start: ChannelStart,
+  context: CommandGateContext,
+): Pick<ProxyPlan, "filters"> {
+  const recorder = context.recorder;
+  if (!recorder?.recordsInput) return {};
+  const shown = start.pty === undefined; // with a terminal, a program may read a password
+  const input = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      recorder.input(chunk, shown);
+      done(null, chunk);
+    },
+  });
+  return { filters: { input } };
 }

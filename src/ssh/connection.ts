@@ -18,6 +18,7 @@ import { DEFAULT_GUARD_TIMING } from "../interactive/shell-guard.js";
 import type { AccessDecision, Target } from "../policy/index.js";
 import { decideSessionAccess, parseTargetSelector, reachableTargets } from "../policy/index.js";
 import { errorMessage } from "../util/errors.js";
+import { type ChannelRecorder, recordChannel } from "./channel-recording.js";
 import { planChannel } from "./command-gate.js";
 import type { BastionContext } from "./context.js";
 import {
@@ -42,6 +43,8 @@ type Selection =
 export class BastionConnection {
   private readonly fields: AuditFields;
   private readonly openChannels = new Set<ServerChannel>();
+  private readonly recorders = new WeakMap<ServerChannel, ChannelRecorder>();
+  private channelCount = 0;
   private identity: Identity | undefined;
   private sshUsername = "";
   private selection: Selection | undefined;
@@ -192,12 +195,67 @@ export class BastionConnection {
   }
 
   private onSession(session: Session): void {
+    this.channelCount += 1;
+    const channelNumber = this.channelCount;
+    let recorder: ChannelRecorder | undefined;
     handleSessionChannel(session, {
       upstream: () => this.connectOnce(),
       ptyPermitted: this.requireIdentity().permitPty,
       refused: (what) => this.audit("session.denied", { reason: `${what} is not allowed` }),
-      intercept: (start, channel) => this.onChannelStart(start, channel),
+      resized: (cols, rows) => recorder?.resize(cols, rows),
+      intercept: (start, channel) => {
+        const recording = this.startRecording(channelNumber, start, channel);
+        if (recording === "refused") return undefined;
+        recorder = recording;
+        if (recording) this.recorders.set(channel, recording);
+        return this.onChannelStart(start, channel);
+      },
     });
+  }
+
+  /**
+   * Starts the channel's recording (SPEC §7). When it cannot be created, a
+   * `required` recording refuses the channel; a best-effort one goes without.
+   */
+  private startRecording(
+    channelNumber: number,
+    start: ChannelStart,
+    channel: ServerChannel,
+  ): ChannelRecorder | undefined | "refused" {
+    const sessionId = String(this.fields.session);
+    const id = channelNumber === 1 ? sessionId : `${sessionId}.${channelNumber}`;
+    const { recordings } = this.context;
+    const header = {
+      width: start.pty?.cols || 80,
+      height: start.pty?.rows || 24,
+      title: this.recordingTitle(),
+      startedAt: this.context.now(),
+      ...(start.pty?.term ? { term: start.pty.term } : {}),
+    };
+    try {
+      const recording = recordings.open(id, sessionId, header);
+      const entry = this.selection?.kind === "target" ? this.selection.access.entry : undefined;
+      return recordChannel(channel, recording, {
+        recordInput: entry?.record_input ?? recordings.recordInput,
+        failed: (reason) => this.recordingFailed(channel, reason),
+      });
+    } catch (error) {
+      const reason = `cannot record the session: ${errorMessage(error)}`;
+      this.recordingFailed(channel, reason);
+      return recordings.required ? "refused" : undefined;
+    }
+  }
+
+  private recordingFailed(channel: ServerChannel, reason: string): void {
+    const { required } = this.context.recordings;
+    this.audit("signal", { kind: "recording", reason, action: required ? "deny" : "allow" });
+    if (required) endWithMessage(channel, `${reason}; the session cannot go on`);
+  }
+
+  private recordingTitle(): string {
+    const user = this.identity?.user ?? "?";
+    const { login, target } = this.fields;
+    return target === undefined ? `${user} → ${this.sshUsername}` : `${user} → ${login}@${target}`;
   }
 
   /** How to proxy the channel; undefined when the bastion answers it itself. */
@@ -225,9 +283,11 @@ export class BastionConnection {
     start: ChannelStart,
     channel: ServerChannel,
   ): ProxyPlan | undefined {
+    const recorder = this.recorders.get(channel);
     return planChannel(start, channel, {
       policy: () => this.context.policy(),
       access,
+      ...(recorder ? { recorder } : {}),
       audit: (event, fields) => this.audit(event, fields),
       guardTiming: { ...DEFAULT_GUARD_TIMING, startupMs: this.context.shellStartupTimeoutMs },
     });

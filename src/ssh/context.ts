@@ -5,6 +5,17 @@
 import type { AuditLog } from "../audit/log.js";
 import type { CertificateTrust } from "../auth/certificate-check.js";
 import type { Policy } from "../policy/index.js";
+import type { CastHeader, SessionRecording } from "../recording/index.js";
+
+/** Where session channels are recorded (src/serve/recordings.ts). */
+export interface SessionRecordings {
+  /** Starts a channel's recording; throws a one-line error when it cannot be created. */
+  open(id: string, sessionId: string, header: CastHeader): SessionRecording;
+  /** `required`: a channel without a recording is refused, and a failed recording ends it. */
+  readonly required: boolean;
+  /** The config's `recordings.record_input` (an access entry's `record_input` overrides it). */
+  readonly recordInput: boolean;
+}
 
 export interface BastionContext {
   audit: AuditLog;
@@ -19,4 +30,5 @@ export interface BastionContext {
   upstreamTimeoutMs: number;
   /** How long an interactive shell's startup files may take before the command gate is in place. */
   shellStartupTimeoutMs: number;
+  recordings: SessionRecordings;
 }

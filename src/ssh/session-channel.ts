@@ -38,8 +38,8 @@ export interface ProxyPlan {
 }
 
 export interface ChannelFilters {
-  input: Transform;
-  output: Transform;
+  input?: Transform;
+  output?: Transform;
 }
 
 /**
@@ -53,6 +53,8 @@ export interface ChannelHooks {
   ptyPermitted: boolean;
   /** Called when the user asked for something the bastion refuses. */
   refused(what: string): void;
+  /** The client's window changed (after it was passed upstream). */
+  resized?(cols: number, rows: number): void;
   /** Offered the started channel before proxying; undefined when it handled the channel. */
   intercept?(start: ChannelStart, channel: ServerChannel): ProxyPlan | undefined;
 }
@@ -84,6 +86,7 @@ export function handleSessionChannel(session: Session, hooks: ChannelHooks): voi
   session.on("window-change", (accept, _reject, info) => {
     if (pty) pty = { ...pty, cols: info.cols, rows: info.rows };
     upstreamChannel?.setWindow(info.rows, info.cols, info.height, info.width);
+    hooks.resized?.(info.cols, info.rows);
     accept?.();
   });
   session.on("signal", (accept, _reject, info) => {
@@ -170,12 +173,13 @@ export function pipeChannels(
 ): void {
   let exit: { code?: number; signal?: string; coreDumped?: boolean; message?: string } | undefined;
 
-  if (filters) {
-    channel.pipe(filters.input).pipe(upstream);
-    upstream.pipe(filters.output).pipe(channel, { end: false });
-    channel.on("close", () => filters.output.destroy());
+  const { input, output } = filters ?? {};
+  if (input) channel.pipe(input).pipe(upstream);
+  else channel.pipe(upstream);
+  if (output) {
+    upstream.pipe(output).pipe(channel, { end: false });
+    channel.on("close", () => output.destroy());
   } else {
-    channel.pipe(upstream);
     upstream.pipe(channel, { end: false });
   }
   upstream.stderr.pipe(channel.stderr, { end: false });
@@ -190,7 +194,7 @@ export function pipeChannels(
     },
   );
   const afterOutput = (then: () => void) => {
-    if (filters && !filters.output.readableEnded) filters.output.once("end", then);
+    if (output && !output.readableEnded) output.once("end", then);
     else then();
   };
   upstream.on("close", () =>

@@ -84,6 +84,8 @@ export interface TestBastion {
   serverStderr(): string;
   /** Process id of `portcullis serve` (for benchmarks reading its CPU time). */
   serverPid: number | undefined;
+  /** Kills `portcullis serve` with SIGKILL and starts it again on the same directory (new port). */
+  crashAndRestart(): Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -136,14 +138,18 @@ async function assembleBastion(dir: string, options: BastionOptions): Promise<Te
     writeFileSync(join(dir, "policies", "60-extra.yaml"), text);
   }
 
-  const server = spawn(process.execPath, [CLI, "serve", "--config", configPath], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
   let stderr = "";
-  server.stderr?.on("data", (data) => {
-    stderr += data;
-  });
-  const port = await waitForListening(server, () => stderr);
+  const spawnServe = () => {
+    const child = spawn(process.execPath, [CLI, "serve", "--config", configPath], {
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    child.stderr?.on("data", (data) => {
+      stderr += data;
+    });
+    return child;
+  };
+  let server = spawnServe();
+  let port = await waitForListening(server, () => stderr);
   const hostKey = readFileSync(join(dir, "keys", "host_ed25519.pub"), "utf8")
     .trim()
     .split(/\s+/)
@@ -168,13 +174,17 @@ async function assembleBastion(dir: string, options: BastionOptions): Promise<Te
     dir,
     configPath,
     sshd,
-    port,
+    get port() {
+      return port;
+    },
     knownHostsPath,
     auditPath,
     cli,
     auditEvents,
     serverStderr: () => stderr,
-    serverPid: server.pid,
+    get serverPid() {
+      return server.pid;
+    },
     issueUser: async (user, groups, extraSignArgs = []) => {
       const key = generateTestKey(dir, "ed25519");
       const signed = await cli([
@@ -217,6 +227,15 @@ async function assembleBastion(dir: string, options: BastionOptions): Promise<Te
           throw new Error(`audit event not found; log:\n${readAudit(auditPath)}`);
         await new Promise((wake) => setTimeout(wake, 50));
       }
+    },
+    crashAndRestart: async () => {
+      const exited = new Promise((resolveExit) => server.once("exit", resolveExit));
+      server.kill("SIGKILL");
+      await exited;
+      stderr = "";
+      server = spawnServe();
+      port = await waitForListening(server, () => stderr);
+      writeFileSync(knownHostsPath, `[127.0.0.1]:${port} ${hostKey}\n`);
     },
     stop: async (signal = "SIGTERM") => {
       const exited = new Promise<number | null>((resolveExit) =>

@@ -4,6 +4,9 @@
 
 import pty from "node-pty";
 
+/** The end of a drawn shell prompt: `# ` (or `$ `, `% `), then only terminal mode escapes. */
+export const PROMPT_END = new RegExp(`[#$%>] (?:${"\x1b"}(?:\\[[0-9;?]*[a-zA-Z]|[=>]))*$`);
+
 export interface PtyExit {
   exitCode: number;
   signal?: number;

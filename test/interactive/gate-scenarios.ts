@@ -11,13 +11,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { run, startTestBastion, type TestBastion, type UserKey } from "../harness/bastion.js";
-import { PtyDriver } from "../harness/pty.js";
+import { PROMPT_END, PtyDriver } from "../harness/pty.js";
 import type { RunningSshd } from "../harness/sshd.js";
 
 export type GateShell = "bash" | "zsh";
-
-/** The end of a drawn prompt: `# ` (or `$ `, `% `), then only terminal mode escapes. */
-const PROMPT_END = new RegExp(`[#$%>] (?:${"\x1b"}(?:\\[[0-9;?]*[a-zA-Z]|[=>]))*$`);
 
 function gatePolicy(shell: GateShell, sshd: RunningSshd): string {
   const target = (name: string) => `  ${name}:

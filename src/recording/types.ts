@@ -1,0 +1,63 @@
+// The recording module's public shapes: a store of asciicast v2 files, one
+// open recording per session channel, and the error every expected failure
+// of this module is reported with.
+import { PortcullisError } from "../util/errors.js";
+
+export interface CastHeader {
+  width: number;
+  height: number;
+  term?: string;
+  title: string;
+  startedAt: Date;
+}
+
+export interface ClosedRecording {
+  relativePath: string;
+  sha256: string;
+  bytes: number;
+}
+
+export interface RecordingStore {
+  /** Creates recordings/YYYY/MM/DD/<id>.cast (UTC date of startedAt), writes the header. Throws RecordingError (one-line message) if it cannot. */
+  create(id: string, header: CastHeader): SessionRecording;
+  /** Recordings left open by a crash: makes each a valid v2 file (drops a partial last line, appends an `m` "interrupted" marker), returns what it closed. */
+  closeInterrupted(relativePaths: readonly string[]): Promise<ClosedRecording[]>;
+  /** Reads a recording back for verification/playback. */
+  absolutePath(relativePath: string): string;
+}
+
+export interface SessionRecording {
+  /** e.g. "2026/11/22/20261122T031600Z-9f3a2c1b7e.cast" */
+  readonly relativePath: string;
+  /** `o` event; a UTF-8 character split across calls is joined. */
+  output(data: Buffer): void;
+  /** `i` event (the caller decides whether and what to record). */
+  input(data: Buffer | string): void;
+  /** `r` event "COLSxROWS". */
+  resize(cols: number, rows: number): void;
+  /** `m` event. */
+  marker(label: string): void;
+  /** Flushes everything, fsyncs, closes; resolves with the digest of the whole file. Idempotent. */
+  close(): Promise<ClosedRecording>;
+  /** Called at most once when writing failed (disk full, permissions, I/O error); later calls are no-ops. */
+  onFailure(listener: (error: Error) => void): void;
+}
+
+export interface LocalRecordingStoreOptions {
+  /** Root directory of the recordings (`recordings/`). */
+  dir: string;
+  /** Unsynced data is fdatasync'ed at most this long after it was written. */
+  fsyncIntervalMs: number;
+  /** Clock in milliseconds since the epoch; event times come from it. */
+  now: () => number;
+  /** Unwritten data above this is a failure (fail closed). Default 8 MiB. */
+  maxBufferedBytes?: number;
+}
+
+/** An expected recording failure; the message is one line, safe to show. */
+export class RecordingError extends PortcullisError {
+  constructor(code: string, message: string) {
+    super(code, message);
+    this.name = "RecordingError";
+  }
+}

@@ -1,0 +1,70 @@
+// Recording one session channel as the user saw it (SPEC §7): every byte the
+// bastion writes to the channel's stdout and stderr (the target's output after
+// the command gate, and the bastion's own messages), window changes, a marker
+// per decided command line, and input only when the policy asks for it and the
+// terminal is known to echo it. A recording that fails ends the channel with
+// a message unless recordings are best effort.
+
+import type { Writable } from "node:stream";
+import type { ServerChannel } from "ssh2";
+import type { LineVerdict } from "../policy/command-types.js";
+import type { SessionRecording } from "../recording/index.js";
+import { errorMessage } from "../util/errors.js";
+
+/** What an `i` event holds when input may be a secret (typed while nothing shows it). */
+export const HIDDEN_INPUT = "[input not recorded]";
+
+export interface ChannelRecorder {
+  /** Whether input is recorded at all (the access entry's or the config's `record_input`). */
+  readonly recordsInput: boolean;
+  marker(label: string): void;
+  resize(cols: number, rows: number): void;
+  /** Input from the user; `shown` when the terminal is known to echo it (the shell's prompt). */
+  input(data: Buffer, shown: boolean): void;
+}
+
+export interface RecorderOptions {
+  recordInput: boolean;
+  /** Called once when the recording cannot be written. */
+  failed(reason: string): void;
+}
+
+export function recordChannel(
+  channel: ServerChannel,
+  recording: SessionRecording,
+  options: RecorderOptions,
+): ChannelRecorder {
+  tapWrites(channel, (data) => recording.output(data));
+  tapWrites(channel.stderr, (data) => recording.output(data));
+  recording.onFailure((error) => options.failed(`recording failed: ${errorMessage(error)}`));
+  channel.once("close", () => {
+    recording.close().catch(() => undefined); // a failure was already reported through onFailure
+  });
+  return {
+    recordsInput: options.recordInput,
+    marker: (label) => recording.marker(label),
+    resize: (cols, rows) => recording.resize(cols, rows),
+    input: (data, shown) => {
+      if (options.recordInput) recording.input(shown ? data : HIDDEN_INPUT);
+    },
+  };
+}
+
+/** The marker for a decided command line: `deny: rm -rf / (baseline#1)`. */
+export function commandMarker(line: string, verdict: LineVerdict): string {
+  const rule =
+    verdict.decision === "allow" || verdict.rule === undefined ? "" : ` (${verdict.rule})`;
+  return `${verdict.decision}: ${line}${rule}`;
+}
+
+/** Calls `onData` with every chunk written to `stream`, before it is written. */
+function tapWrites(stream: Writable, onData: (data: Buffer) => void): void {
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = ((chunk: unknown, ...rest: unknown[]) => {
+    if (typeof chunk === "string" || Buffer.isBuffer(chunk)) {
+      const data = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+      if (data.length > 0) onData(data);
+    }
+    return write(chunk, ...rest);
+  }) as Writable["write"];
+}

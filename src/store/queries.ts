@@ -1,0 +1,248 @@
+// Reading side of the audit index: session listing with filters and paging,
+// one session with its commands, and recordings. Rows are mapped to the
+// public types here and nowhere else.
+
+import type Database from "better-sqlite3";
+import type {
+  CommandRow,
+  RecordingRow,
+  RecordingStatus,
+  SessionFilter,
+  SessionSummary,
+} from "./types.js";
+
+export const DEFAULT_PAGE_SIZE = 100;
+/** Shorter text has no trigram, so it is searched by a scan (LIKE) instead of the text index. */
+const TRIGRAM = 3;
+
+interface SessionDbRow {
+  id: string;
+  user: string | null;
+  groups: string;
+  source_ip: string | null;
+  target: string | null;
+  login: string | null;
+  access: string | null;
+  started_at: number;
+  ended_at: number | null;
+  end_reason: string | null;
+  commands: number;
+  denials: number;
+  max_risk: number;
+}
+
+interface RecordingDbRow {
+  id: string;
+  session: string;
+  relative_path: string;
+  started_at: number;
+  status: RecordingStatus;
+  ended_at: number | null;
+  sha256: string | null;
+  bytes: number | null;
+  signature: string | null;
+  width: number | null;
+  height: number | null;
+  title: string | null;
+}
+
+interface CommandDbRow {
+  session: string;
+  time: number;
+  offset_ms: number;
+  line: string;
+  decision: string;
+  rule: string | null;
+  reason: string | null;
+  risk: number | null;
+  determined_by: string | null;
+  cwd: string | null;
+}
+
+/** Copies the non-null entries of `optional` onto `base`. */
+function withPresent<T extends object>(base: T, optional: Record<string, unknown>): T {
+  for (const [key, value] of Object.entries(optional)) {
+    if (value !== null && value !== undefined) (base as Record<string, unknown>)[key] = value;
+  }
+  return base;
+}
+
+const optionalDate = (ms: number | null) => (ms === null ? null : new Date(ms));
+
+function toRecording(row: RecordingDbRow): RecordingRow {
+  return withPresent(
+    {
+      id: row.id,
+      session: row.session,
+      relativePath: row.relative_path,
+      startedAt: new Date(row.started_at),
+      status: row.status,
+    },
+    {
+      endedAt: optionalDate(row.ended_at),
+      sha256: row.sha256,
+      bytes: row.bytes,
+      signature: row.signature,
+      width: row.width,
+      height: row.height,
+      title: row.title,
+    },
+  );
+}
+
+function toSession(row: SessionDbRow, recordings: RecordingRow[]): SessionSummary {
+  return withPresent(
+    {
+      id: row.id,
+      groups: JSON.parse(row.groups) as string[],
+      startedAt: new Date(row.started_at),
+      commands: row.commands,
+      denials: row.denials,
+      maxRisk: row.max_risk,
+      recordings,
+    },
+    {
+      user: row.user,
+      sourceIp: row.source_ip,
+      target: row.target,
+      login: row.login,
+      access: row.access,
+      endedAt: optionalDate(row.ended_at),
+      endReason: row.end_reason,
+    },
+  );
+}
+
+function toCommand(row: CommandDbRow): CommandRow {
+  return withPresent(
+    {
+      session: row.session,
+      time: new Date(row.time),
+      offsetMs: row.offset_ms,
+      line: row.line,
+      decision: row.decision,
+    },
+    {
+      rule: row.rule,
+      reason: row.reason,
+      risk: row.risk,
+      determinedBy: row.determined_by,
+      cwd: row.cwd,
+    },
+  );
+}
+
+function likePattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function ftsPhrase(text: string): string {
+  return `"${text.replace(/"/g, '""')}"`;
+}
+
+/** The WHERE clauses and parameters of a filter. */
+function filterClauses(filter: SessionFilter): {
+  where: string[];
+  params: Record<string, unknown>;
+} {
+  const where: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (filter.user !== undefined) {
+    where.push("s.user = @user");
+    params.user = filter.user;
+  }
+  if (filter.target !== undefined) {
+    where.push("s.target = @target");
+    params.target = filter.target;
+  }
+  if (filter.since !== undefined) {
+    where.push("s.started_at >= @since");
+    params.since = filter.since.getTime();
+  }
+  if (filter.until !== undefined) {
+    where.push("s.started_at < @until");
+    params.until = filter.until.getTime();
+  }
+  if (filter.decision !== undefined) {
+    // Walks sessions newest first and probes each: measured faster than
+    // collecting every matching command when the decision is common.
+    where.push(
+      "EXISTS (SELECT 1 FROM commands c WHERE c.session = s.id AND c.decision = @decision)",
+    );
+    params.decision = filter.decision;
+  }
+  if (filter.text !== undefined && filter.text !== "") {
+    if ([...filter.text].length >= TRIGRAM) {
+      where.push(
+        "s.id IN (SELECT c.session FROM commands_text t JOIN commands c ON c.id = t.rowid WHERE commands_text MATCH @phrase)",
+      );
+      params.phrase = ftsPhrase(filter.text);
+    } else {
+      where.push("s.id IN (SELECT session FROM commands WHERE line LIKE @like ESCAPE '\\')");
+      params.like = likePattern(filter.text);
+    }
+  }
+  return { where, params };
+}
+
+export class IndexReader {
+  constructor(private readonly db: Database.Database) {}
+
+  listSessions(filter: SessionFilter): SessionSummary[] {
+    const { where, params } = filterClauses(filter);
+    const sql = `SELECT s.* FROM sessions s ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY s.started_at DESC, s.id DESC LIMIT @limit OFFSET @offset`;
+    const rows = this.db.prepare(sql).all({
+      ...params,
+      limit: filter.limit ?? DEFAULT_PAGE_SIZE,
+      offset: filter.offset ?? 0,
+    }) as SessionDbRow[];
+    const recordings = this.recordingsOf(rows.map((row) => row.id));
+    return rows.map((row) => toSession(row, recordings.get(row.id) ?? []));
+  }
+
+  getSession(id: string): { session: SessionSummary; commands: CommandRow[] } | undefined {
+    const row = this.db.prepare("SELECT * FROM sessions WHERE id = ?").get(id) as
+      | SessionDbRow
+      | undefined;
+    if (row === undefined) return undefined;
+    const commands = this.db
+      .prepare("SELECT * FROM commands WHERE session = ? ORDER BY time, id")
+      .all(id) as CommandDbRow[];
+    return { session: toSession(row, this.recordings(id)), commands: commands.map(toCommand) };
+  }
+
+  recordings(session?: string): RecordingRow[] {
+    const rows = (
+      session === undefined
+        ? this.db.prepare("SELECT * FROM recordings ORDER BY started_at, id").all()
+        : this.db
+            .prepare("SELECT * FROM recordings WHERE session = ? ORDER BY started_at, id")
+            .all(session)
+    ) as RecordingDbRow[];
+    return rows.map(toRecording);
+  }
+
+  openRecordings(): RecordingRow[] {
+    const rows = this.db
+      .prepare("SELECT * FROM recordings WHERE status = 'open' ORDER BY started_at, id")
+      .all() as RecordingDbRow[];
+    return rows.map(toRecording);
+  }
+
+  private recordingsOf(sessions: readonly string[]): Map<string, RecordingRow[]> {
+    const bySession = new Map<string, RecordingRow[]>();
+    if (sessions.length === 0) return bySession;
+    const rows = this.db
+      .prepare(
+        "SELECT * FROM recordings WHERE session IN (SELECT value FROM json_each(?)) ORDER BY started_at, id",
+      )
+      .all(JSON.stringify(sessions)) as RecordingDbRow[];
+    for (const row of rows) {
+      const list = bySession.get(row.session) ?? [];
+      list.push(toRecording(row));
+      bySession.set(row.session, list);
+    }
+    return bySession;
+  }
+}

@@ -1,0 +1,138 @@
+// The audit index's schema as an ordered list of migrations. The database's
+// `PRAGMA user_version` is the number of migrations applied; opening a
+// database applies the missing ones, each in its own transaction, and refuses
+// a database written by a newer Portcullis. Times are integer milliseconds
+// since the epoch (UTC) throughout.
+
+import type Database from "better-sqlite3";
+import { PortcullisError } from "../util/errors.js";
+
+export interface Migration {
+  readonly description: string;
+  readonly sql: string;
+}
+
+const CORE_TABLES = `
+CREATE TABLE events (
+  seq       INTEGER PRIMARY KEY,
+  time      INTEGER NOT NULL,
+  event     TEXT NOT NULL,
+  fields    TEXT NOT NULL,
+  prev_hash TEXT NOT NULL,
+  hash      TEXT NOT NULL
+);
+CREATE TABLE chain_head (
+  id   INTEGER PRIMARY KEY CHECK (id = 1),
+  seq  INTEGER NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE TABLE sessions (
+  id           TEXT PRIMARY KEY,
+  user         TEXT,
+  groups       TEXT NOT NULL DEFAULT '[]',
+  source_ip    TEXT,
+  target       TEXT,
+  login        TEXT,
+  access       TEXT,
+  started_at   INTEGER NOT NULL,
+  connected_at INTEGER,
+  ended_at     INTEGER,
+  end_reason   TEXT,
+  commands     INTEGER NOT NULL DEFAULT 0,
+  denials      INTEGER NOT NULL DEFAULT 0,
+  max_risk     REAL NOT NULL DEFAULT 0
+);
+CREATE INDEX sessions_by_start ON sessions (started_at, id);
+CREATE INDEX sessions_by_user ON sessions (user, started_at);
+CREATE INDEX sessions_by_target ON sessions (target, started_at);
+CREATE INDEX sessions_open ON sessions (id) WHERE ended_at IS NULL;
+CREATE TABLE commands (
+  id           INTEGER PRIMARY KEY,
+  event_seq    INTEGER NOT NULL,
+  session      TEXT NOT NULL REFERENCES sessions (id),
+  time         INTEGER NOT NULL,
+  offset_ms    INTEGER NOT NULL,
+  line         TEXT NOT NULL,
+  decision     TEXT NOT NULL,
+  rule         TEXT,
+  reason       TEXT,
+  risk         REAL,
+  determined_by TEXT,
+  cwd          TEXT
+);
+CREATE INDEX commands_by_session ON commands (session, time);
+CREATE INDEX commands_by_decision ON commands (decision, session);
+CREATE TABLE auth_events (
+  id        INTEGER PRIMARY KEY,
+  event_seq INTEGER NOT NULL,
+  time      INTEGER NOT NULL,
+  event     TEXT NOT NULL,
+  session   TEXT,
+  user      TEXT,
+  source_ip TEXT,
+  ssh_user  TEXT,
+  key_id    TEXT,
+  serial    TEXT,
+  ca        TEXT,
+  code      TEXT,
+  reason    TEXT,
+  groups    TEXT
+);
+CREATE INDEX auth_events_by_session ON auth_events (session);
+CREATE INDEX auth_events_by_time ON auth_events (time);
+CREATE TABLE recordings (
+  id            TEXT PRIMARY KEY,
+  session       TEXT NOT NULL REFERENCES sessions (id),
+  relative_path TEXT NOT NULL,
+  started_at    INTEGER NOT NULL,
+  status        TEXT NOT NULL CHECK (status IN ('open', 'closed', 'interrupted', 'failed')),
+  ended_at      INTEGER,
+  sha256        TEXT,
+  bytes         INTEGER,
+  signature     TEXT,
+  width         INTEGER,
+  height        INTEGER,
+  title         TEXT
+);
+CREATE INDEX recordings_by_session ON recordings (session);
+CREATE INDEX recordings_open ON recordings (id) WHERE status = 'open';
+`;
+
+/** Substring search on command lines: an FTS5 trigram index kept by a trigger. */
+const COMMAND_TEXT_INDEX = `
+CREATE VIRTUAL TABLE commands_text USING fts5 (
+  line, content = 'commands', content_rowid = 'id', tokenize = 'trigram'
+);
+CREATE TRIGGER commands_text_insert AFTER INSERT ON commands BEGIN
+  INSERT INTO commands_text (rowid, line) VALUES (new.id, new.line);
+END;
+INSERT INTO commands_text (commands_text) VALUES ('rebuild');
+`;
+
+/** Never edit or reorder an entry once released: append a new one. */
+export const MIGRATIONS: readonly Migration[] = [
+  { description: "events chain, sessions, commands, auth events, recordings", sql: CORE_TABLES },
+  { description: "trigram text index on command lines", sql: COMMAND_TEXT_INDEX },
+];
+
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma("user_version", { simple: true }) as number;
+}
+
+/** Applies the migrations the database lacks (all of them by default, or up to `target`). */
+export function migrate(db: Database.Database, target = MIGRATIONS.length): void {
+  const current = schemaVersion(db);
+  if (current > MIGRATIONS.length) {
+    throw new PortcullisError(
+      "ERR_AUDIT_INDEX_VERSION",
+      `audit index schema version ${current} is newer than this Portcullis understands (${MIGRATIONS.length})`,
+    );
+  }
+  for (let version = current + 1; version <= target; version++) {
+    const migration = MIGRATIONS[version - 1] as Migration;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${version}`);
+    })();
+  }
+}

@@ -1,0 +1,128 @@
+// The audit index's public types: what callers record and what they read
+// back. Kept apart from the SQLite implementation so that another store
+// (e.g. PostgreSQL) can implement the same interface.
+
+export interface AuditRecord {
+  event: string;
+  time: Date;
+  /** The event's fields, including session/user/target/login/source_ip when present. */
+  fields: Record<string, unknown>;
+}
+
+export type RecordingStatus = "open" | "closed" | "interrupted" | "failed";
+
+export interface RecordingRow {
+  id: string;
+  session: string;
+  relativePath: string;
+  startedAt: Date;
+  status: RecordingStatus;
+  endedAt?: Date;
+  sha256?: string;
+  bytes?: number;
+  signature?: string;
+  width?: number;
+  height?: number;
+  title?: string;
+}
+
+export interface RecordingClosed {
+  endedAt: Date;
+  sha256: string;
+  bytes: number;
+  signature: string;
+  status: Exclude<RecordingStatus, "open">;
+}
+
+export interface SessionFilter {
+  user?: string;
+  target?: string;
+  /** Sessions that started at or after this instant. */
+  since?: Date;
+  /** Sessions that started before this instant. */
+  until?: Date;
+  /** Sessions with at least one command of this decision. */
+  decision?: string;
+  /** Sessions with a command line containing this text (case-insensitive). */
+  text?: string;
+  /** Default 100. */
+  limit?: number;
+  offset?: number;
+}
+
+export interface SessionSummary {
+  id: string;
+  user?: string;
+  groups: string[];
+  sourceIp?: string;
+  target?: string;
+  login?: string;
+  access?: string;
+  startedAt: Date;
+  endedAt?: Date;
+  endReason?: string;
+  commands: number;
+  denials: number;
+  maxRisk: number;
+  recordings: RecordingRow[];
+}
+
+export interface CommandRow {
+  session: string;
+  time: Date;
+  /** Milliseconds since the session's start. */
+  offsetMs: number;
+  line: string;
+  decision: string;
+  rule?: string;
+  reason?: string;
+  risk?: number;
+  determinedBy?: string;
+  cwd?: string;
+}
+
+export interface ChainProblem {
+  /** The `seq` of the first row concerned. */
+  row: number;
+  problem: "edited" | "removed" | "reordered" | "bad-link";
+  detail: string;
+}
+
+export interface AuditIndex {
+  /**
+   * Queues one audit event; written in batched transactions (at least every
+   * `flushIntervalMs` or `maxBatch` rows). Derives sessions/commands/auth rows
+   * from session.start/session.end/session.denied/command/auth.* events.
+   * Never throws into the caller: a failure is reported through onFailure.
+   */
+  record(record: AuditRecord): void;
+  /** Written at once (after the queued events), so a crash cannot lose it. */
+  recordingOpened(row: Omit<RecordingRow, "status">): void;
+  recordingClosed(id: string, closed: RecordingClosed): void;
+  /** Recordings still `open` (left by a crash). */
+  openRecordings(): RecordingRow[];
+  /** Sessions started but never ended (crash): marks them ended with reason "interrupted" at `at`. Returns their ids. */
+  markInterrupted(at: Date): string[];
+  listSessions(filter: SessionFilter): SessionSummary[];
+  getSession(id: string): { session: SessionSummary; commands: CommandRow[] } | undefined;
+  /** All recordings, or one session's. */
+  recordings(id?: string): RecordingRow[];
+  /** Empty when the chain is intact. */
+  verifyChain(): ChainProblem[];
+  /** Writes the queue now (synchronously). */
+  flush(): void;
+  close(): void;
+  onFailure(listener: (error: Error) => void): void;
+}
+
+export interface AuditIndexOptions {
+  /** A file path, or ":memory:" for tests. */
+  path: string;
+  /** Default 250 ms. */
+  flushIntervalMs?: number;
+  /** Default 500 events. */
+  maxBatch?: number;
+  /** How long a write waits for another connection's lock before failing; default 1000 ms. */
+  busyTimeoutMs?: number;
+  now?: () => Date;
+}
