@@ -52,6 +52,7 @@ export class LocalSessionRecording implements SessionRecording {
   private closing: Promise<ClosedRecording> | undefined;
   /** Settles once a failed recording's file is cut back and closed. */
   private released: Promise<void> = Promise.resolve();
+  private backlogWaiters: Array<{ bytes: number; wake: () => void }> = [];
 
   constructor(
     private readonly file: OpenedFile,
@@ -84,6 +85,23 @@ export class LocalSessionRecording implements SessionRecording {
   close(): Promise<ClosedRecording> {
     this.closing ??= this.finish();
     return this.closing;
+  }
+
+  get backlog(): number {
+    return this.unwrittenBytes;
+  }
+
+  whenBelow(bytes: number): Promise<void> {
+    if (this.unwrittenBytes <= bytes || this.state !== "open") return Promise.resolve();
+    return new Promise((wake) => this.backlogWaiters.push({ bytes, wake }));
+  }
+
+  /** Wakes the waiters whose threshold the backlog is now under (all of them once it cannot shrink). */
+  private wakeBacklogWaiters(): void {
+    const open = this.state === "open";
+    const waiting = this.backlogWaiters;
+    this.backlogWaiters = waiting.filter((waiter) => open && this.unwrittenBytes > waiter.bytes);
+    for (const waiter of waiting) if (!this.backlogWaiters.includes(waiter)) waiter.wake();
   }
 
   onFailure(listener: (error: Error) => void): void {
@@ -143,6 +161,7 @@ export class LocalSessionRecording implements SessionRecording {
     this.hash.update(buffer);
     this.writtenBytes += buffer.length;
     this.unwrittenBytes -= buffer.length;
+    this.wakeBacklogWaiters();
     this.scheduleSync();
   }
 
@@ -185,6 +204,7 @@ export class LocalSessionRecording implements SessionRecording {
     this.append("o", this.outputEncoder.end());
     this.append("i", this.inputEncoder.end());
     if (this.state === "open") this.state = "closing";
+    this.wakeBacklogWaiters();
     await this.waitForIdle();
     if (this.state === "closing") await this.syncAndClose();
     await this.released;
@@ -225,6 +245,7 @@ export class LocalSessionRecording implements SessionRecording {
     this.failure = error;
     this.pending = [];
     this.stopSyncTimer();
+    this.wakeBacklogWaiters();
     const listeners = this.failureListeners;
     this.failureListeners = [];
     for (const listener of listeners) queueMicrotask(() => listener(error));

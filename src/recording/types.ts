@@ -41,6 +41,10 @@ export interface SessionRecording {
   close(): Promise<ClosedRecording>;
   /** Called at most once when writing failed (disk full, permissions, I/O error); later calls are no-ops. */
   onFailure(listener: (error: Error) => void): void;
+  /** Bytes accepted but not yet written to the file. */
+  readonly backlog: number;
+  /** Resolves once the backlog is at most `bytes` (at once if it is, or once the recording failed or closed). */
+  whenBelow(bytes: number): Promise<void>;
 }
 
 export interface LocalRecordingStoreOptions {

@@ -69,6 +69,10 @@ function openIndexed(
     resize: (cols, rows) => recording.resize(cols, rows),
     marker: (label) => recording.marker(label),
     onFailure: (listener) => recording.onFailure(listener),
+    get backlog() {
+      return recording.backlog;
+    },
+    whenBelow: (bytes) => recording.whenBelow(bytes),
     close,
   };
 }

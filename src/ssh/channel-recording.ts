@@ -5,7 +5,7 @@
 // terminal is known to echo it. A recording that fails ends the channel with
 // a message unless recordings are best effort.
 
-import type { Writable } from "node:stream";
+import { Transform, type TransformCallback, type Writable } from "node:stream";
 import type { ServerChannel } from "ssh2";
 import type { LineVerdict } from "../policy/command-types.js";
 import type { SessionRecording } from "../recording/index.js";
@@ -21,7 +21,13 @@ export interface ChannelRecorder {
   resize(cols: number, rows: number): void;
   /** Input from the user; `shown` when the terminal is known to echo it (the shell's prompt). */
   input(data: Buffer, shown: boolean): void;
+  /** A pass-through for the target's output that holds it while the recording's disk backlog is high. */
+  pacing(): Transform;
 }
+
+/** Output waits above this many unwritten recording bytes, until the backlog is under the low mark. */
+const BACKLOG_HIGH = 2 * 2 ** 20;
+const BACKLOG_LOW = 512 * 2 ** 10;
 
 export interface RecorderOptions {
   recordInput: boolean;
@@ -47,6 +53,13 @@ export function recordChannel(
     input: (data, shown) => {
       if (options.recordInput) recording.input(shown ? data : HIDDEN_INPUT);
     },
+    pacing: () =>
+      new Transform({
+        transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
+          if (recording.backlog <= BACKLOG_HIGH) return done(null, chunk);
+          recording.whenBelow(BACKLOG_LOW).then(() => done(null, chunk));
+        },
+      }),
   };
 }
 

@@ -95,7 +95,7 @@ function planInteractiveShell(
   const shell = context.access.target?.shell ?? "auto";
   return {
     request: { ...start, kind: "exec", command: integrationCommand(nonce, shell) },
-    filters: { input: guard.input, output: guard.output },
+    filters: { input: guard.input, output: [guard.output] },
   };
 }
 

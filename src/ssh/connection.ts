@@ -284,13 +284,17 @@ export class BastionConnection {
     channel: ServerChannel,
   ): ProxyPlan | undefined {
     const recorder = this.recorders.get(channel);
-    return planChannel(start, channel, {
+    const plan = planChannel(start, channel, {
       policy: () => this.context.policy(),
       access,
       ...(recorder ? { recorder } : {}),
       audit: (event, fields) => this.audit(event, fields),
       guardTiming: { ...DEFAULT_GUARD_TIMING, startupMs: this.context.shellStartupTimeoutMs },
     });
+    if (plan === undefined || recorder === undefined) return plan;
+    // The recording must keep up: output waits while its disk backlog is high.
+    const output = [...(plan.filters?.output ?? []), recorder.pacing()];
+    return { ...plan, filters: { ...plan.filters, output } };
   }
 
   private serveMenu(start: ChannelStart, channel: ServerChannel): void {

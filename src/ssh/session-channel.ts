@@ -39,7 +39,8 @@ export interface ProxyPlan {
 
 export interface ChannelFilters {
   input?: Transform;
-  output?: Transform;
+  /** Applied in order; the last one feeds the client. */
+  output?: readonly Transform[];
 }
 
 /**
@@ -173,15 +174,16 @@ export function pipeChannels(
 ): void {
   let exit: { code?: number; signal?: string; coreDumped?: boolean; message?: string } | undefined;
 
-  const { input, output } = filters ?? {};
+  const { input, output = [] } = filters ?? {};
   if (input) channel.pipe(input).pipe(upstream);
   else channel.pipe(upstream);
-  if (output) {
-    upstream.pipe(output).pipe(channel, { end: false });
-    channel.on("close", () => output.destroy());
-  } else {
-    upstream.pipe(channel, { end: false });
+  let source: NodeJS.ReadableStream = upstream;
+  for (const step of output) {
+    source = source.pipe(step);
+    channel.on("close", () => step.destroy());
   }
+  source.pipe(channel, { end: false });
+  const last = output.at(-1);
   upstream.stderr.pipe(channel.stderr, { end: false });
 
   upstream.on(
@@ -194,7 +196,7 @@ export function pipeChannels(
     },
   );
   const afterOutput = (then: () => void) => {
-    if (output && !output.readableEnded) output.once("end", then);
+    if (last && !last.readableEnded) last.once("end", then);
     else then();
   };
   upstream.on("close", () =>

@@ -178,7 +178,9 @@ function filterClauses(filter: SessionFilter): {
       );
       params.phrase = ftsPhrase(filter.text);
     } else {
-      where.push("s.id IN (SELECT session FROM commands WHERE line LIKE @like ESCAPE '\\')");
+      where.push(
+        "EXISTS (SELECT 1 FROM commands c WHERE c.session = s.id AND c.line LIKE @like ESCAPE '\\')",
+      );
       params.like = likePattern(filter.text);
     }
   }
