@@ -134,7 +134,7 @@ access:
       term.type("echo typed-$((1+1))\r");
       await term.expect("typed-2", 15_000, from);
       await term.expect(PROMPT_END, 15_000, from);
-      term.type("read -rs secret; echo got-${#secret}\r");
+      term.type(`read -rs secret; echo got-$(expr length "$secret")\r`);
       await term.expect("read -rs secret");
       await new Promise((wake) => setTimeout(wake, 200));
       term.type("hunter2-sekrit\r");
