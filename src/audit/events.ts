@@ -16,6 +16,7 @@ export const AUDIT_EVENTS = [
   "approval.expired",
   "approval.withdrawn",
   "file.transfer",
+  "recording.pruned",
   "policy.reload",
   "policy.error",
   "ca.revocation_reload",

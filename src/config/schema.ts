@@ -84,6 +84,9 @@ export function configSchema(dir: string) {
           fsync_interval_ms: z.number().int().positive().default(1000),
           signing_key: pathSchema.prefault("keys/audit_ed25519"),
           mode: z.enum(["required", "best_effort"]).default("required"),
+          retention: durationSchema
+            .refine((ms) => ms >= 86_400_000, { error: "must be at least 1d" })
+            .optional(),
         })
         .prefault({}),
       database: z.strictObject({ path: pathSchema.prefault("data/portcullis.db") }).prefault({}),

@@ -2,6 +2,7 @@
 // (directories 0750, files 0640, never overwriting), writes the header
 // synchronously so that a store that cannot write refuses the session at
 // once, then hands the file to an asynchronous LocalSessionRecording.
+// Removal (retention) is in removal.ts.
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { errorMessage } from "../util/errors.js";
@@ -9,6 +10,7 @@ import { hasErrorCode } from "../vault/atomic-file.js";
 import { headerLine } from "./cast-format.js";
 import { closeInterruptedFile } from "./interrupted.js";
 import { isRecordingId, relativePathFor, resolveInStore } from "./layout.js";
+import { removeRecordingFile } from "./removal.js";
 import {
   LocalSessionRecording,
   type OpenedFile,
@@ -38,6 +40,8 @@ export function createLocalRecordingStore(options: LocalRecordingStoreOptions): 
       new LocalSessionRecording(openRecording(options.dir, id, header), settings),
     closeInterrupted: (relativePaths) => closeAllInterrupted(options.dir, relativePaths),
     absolutePath: (relativePath) => resolveInStore(options.dir, relativePath),
+    remove: (relativePath) =>
+      removeRecordingFile(options.dir, relativePath, new Date(options.now())),
   };
 }
 

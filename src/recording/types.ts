@@ -24,6 +24,13 @@ export interface RecordingStore {
   closeInterrupted(relativePaths: readonly string[]): Promise<ClosedRecording[]>;
   /** Reads a recording back for verification/playback. */
   absolutePath(relativePath: string): string;
+  /**
+   * Retention: deletes the recording's file, then the date directories it
+   * leaves empty. Throws RecordingError (one line), deleting nothing, when the
+   * path is not a regular file inside the store (a symlink, a directory that
+   * leads elsewhere) or cannot be deleted.
+   */
+  remove(relativePath: string): Promise<void>;
 }
 
 export interface SessionRecording {

@@ -120,7 +120,8 @@ export async function recoverInterrupted(setup: RecordingsSetup, audit: AuditLog
 /** The audit log, with every event also indexed. */
 export function indexedAuditLog(log: AuditLog, index: AuditIndex, now: () => Date): AuditLog {
   return {
-    ...log,
+    info: (message, fields) => log.info(message, fields),
+    error: (message, fields) => log.error(message, fields),
     emit: (event, fields = {}) => {
       log.emit(event, fields);
       index.record({ event, time: now(), fields });

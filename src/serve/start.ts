@@ -1,6 +1,7 @@
 // Assembles a running bastion from a loaded configuration: audit log, trust
-// anchors (user CA + extra CAs + revocation list), policy, vault and the SSH
-// listener. Used by `portcullis serve` and `portcullis demo`.
+// anchors (user CA + extra CAs + revocation list), policy, vault, the SSH
+// listener and the recordings' retention. Used by `portcullis serve` and
+// `portcullis demo`.
 
 import { readFileSync } from "node:fs";
 import { type AuditLog, createAuditLog } from "../audit/log.js";
@@ -22,6 +23,7 @@ import {
   type RecordingsSetup,
   recoverInterrupted,
 } from "./recordings.js";
+import { type RetentionPruner, startRetentionPruner } from "./retention.js";
 
 export interface StartedServer {
   ssh: RunningBastion;
@@ -99,6 +101,7 @@ export async function startServer(
     throw error;
   }
   audit.emit("server.start", { ssh_listen: `${ssh.host}:${ssh.port}` });
+  const retention = startRetention(config.recordings.retention, recordings, audit);
 
   return {
     ssh,
@@ -107,6 +110,7 @@ export async function startServer(
     policyStats: policy.stats,
     close: async (reason) => {
       await ssh.close(reason);
+      await retention?.close();
       trust.revocation.close();
       policy.close();
       audit.emit("server.stop", { reason });
@@ -114,6 +118,16 @@ export async function startServer(
       index.close();
     },
   };
+}
+
+/** Prunes at start-up (the interrupted recordings are closed by now) and every 24 h; none without a retention. */
+function startRetention(
+  retentionMs: number | undefined,
+  recordings: RecordingsSetup,
+  audit: AuditLog,
+): RetentionPruner | undefined {
+  if (retentionMs === undefined) return undefined;
+  return startRetentionPruner({ ...recordings, audit, retentionMs });
 }
 
 function readKeyFile(path: string, key: string): Buffer {

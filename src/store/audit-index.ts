@@ -15,6 +15,7 @@ import type {
   AuditRecord,
   ChainProblem,
   CommandRow,
+  PrunableRecording,
   RecordingClosed,
   RecordingRow,
   SessionFilter,
@@ -151,6 +152,27 @@ class SqliteAuditIndex implements AuditIndex {
 
   openRecordings(): RecordingRow[] {
     return this.run("listing open recordings", () => this.reader.openRecordings());
+  }
+
+  prunableRecordings(cutoff: Date): PrunableRecording[] {
+    return this.run("listing recordings to prune", () => this.reader.prunableRecordings(cutoff));
+  }
+
+  markPruned(id: string, at: Date): void {
+    const changes = this.run(
+      "marking a recording pruned",
+      () =>
+        this.db
+          .prepare(
+            "UPDATE recordings SET pruned_at = ? WHERE id = ? AND pruned_at IS NULL AND status <> 'open'",
+          )
+          .run(at.getTime(), id).changes,
+    );
+    if (changes === 0)
+      throw new PortcullisError(
+        "ERR_AUDIT_INDEX_RECORDING",
+        `recording ${id} is not a closed, unpruned recording in the audit index`,
+      );
   }
 
   markInterrupted(at: Date): string[] {

@@ -5,6 +5,7 @@
 import type Database from "better-sqlite3";
 import type {
   CommandRow,
+  PrunableRecording,
   RecordingRow,
   RecordingStatus,
   SessionFilter,
@@ -44,6 +45,7 @@ interface RecordingDbRow {
   width: number | null;
   height: number | null;
   title: string | null;
+  pruned_at: number | null;
 }
 
 interface CommandDbRow {
@@ -86,6 +88,7 @@ function toRecording(row: RecordingDbRow): RecordingRow {
       width: row.width,
       height: row.height,
       title: row.title,
+      prunedAt: optionalDate(row.pruned_at),
     },
   );
 }
@@ -230,6 +233,20 @@ export class IndexReader {
       .prepare("SELECT * FROM recordings WHERE status = 'open' ORDER BY started_at, id")
       .all() as RecordingDbRow[];
     return rows.map(toRecording);
+  }
+
+  prunableRecordings(cutoff: Date): PrunableRecording[] {
+    const rows = this.db
+      .prepare(
+        `SELECT r.*, s.ended_at AS session_ended_at FROM recordings r JOIN sessions s ON s.id = r.session
+         WHERE r.pruned_at IS NULL AND r.status <> 'open' AND r.ended_at < @cutoff AND s.ended_at < @cutoff
+         ORDER BY r.started_at, r.id`,
+      )
+      .all({ cutoff: cutoff.getTime() }) as (RecordingDbRow & { session_ended_at: number })[];
+    return rows.map((row) => ({
+      ...toRecording(row),
+      sessionEndedAt: new Date(row.session_ended_at),
+    }));
   }
 
   private recordingsOf(sessions: readonly string[]): Map<string, RecordingRow[]> {

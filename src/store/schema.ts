@@ -109,10 +109,17 @@ END;
 INSERT INTO commands_text (commands_text) VALUES ('rebuild');
 `;
 
+/** Retention: when a recording's file was removed (NULL while it is kept). */
+const RECORDING_PRUNED_AT = `
+ALTER TABLE recordings ADD COLUMN pruned_at INTEGER;
+CREATE INDEX recordings_unpruned ON recordings (ended_at) WHERE pruned_at IS NULL;
+`;
+
 /** Never edit or reorder an entry once released: append a new one. */
 export const MIGRATIONS: readonly Migration[] = [
   { description: "events chain, sessions, commands, auth events, recordings", sql: CORE_TABLES },
   { description: "trigram text index on command lines", sql: COMMAND_TEXT_INDEX },
+  { description: "pruned_at on recordings (retention)", sql: RECORDING_PRUNED_AT },
 ];
 
 export function schemaVersion(db: Database.Database): number {

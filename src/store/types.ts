@@ -24,6 +24,13 @@ export interface RecordingRow {
   width?: number;
   height?: number;
   title?: string;
+  /** When retention removed the file; the row stays (it is part of the audit). */
+  prunedAt?: Date;
+}
+
+/** A closed recording old enough for retention, with its session's end. */
+export interface PrunableRecording extends RecordingRow {
+  sessionEndedAt: Date;
 }
 
 export interface RecordingClosed {
@@ -101,6 +108,13 @@ export interface AuditIndex {
   recordingClosed(id: string, closed: RecordingClosed): void;
   /** Recordings still `open` (left by a crash). */
   openRecordings(): RecordingRow[];
+  /**
+   * Recordings closed, interrupted or failed, not yet pruned, that ended
+   * before `cutoff` and whose session also ended before `cutoff`.
+   */
+  prunableRecordings(cutoff: Date): PrunableRecording[];
+  /** Records that the recording's file was removed; throws PortcullisError when no such unpruned, closed row exists. */
+  markPruned(id: string, at: Date): void;
   /** Sessions started but never ended (crash): marks them ended with reason "interrupted" at `at`. Returns their ids. */
   markInterrupted(at: Date): string[];
   listSessions(filter: SessionFilter): SessionSummary[];

@@ -151,6 +151,20 @@ describe("config defaults", () => {
       key: "/srv/pc/tls/key.pem",
     });
   });
+
+  test("recording retention and mode", () => {
+    const config = parseConfig(
+      "recordings: { retention: 365d, mode: best_effort }\n",
+      "portcullis.yaml",
+      "/srv/pc",
+    );
+    assert.equal(config.recordings.retention, 365 * 86_400_000);
+    assert.equal(config.recordings.mode, "best_effort");
+    assert.deepEqual(problemsOf("recordings: { retention: 12h, mode: off }\n"), [
+      "portcullis.yaml:1:26: recordings.retention: must be at least 1d",
+      "portcullis.yaml:1:37: recordings.mode: expected one of required, best_effort",
+    ]);
+  });
 });
 
 describe("config problems", () => {

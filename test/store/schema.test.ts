@@ -1,7 +1,7 @@
 // Tests for the versioned migrations (src/store/schema.ts): a new file gets
 // every migration, reopening is idempotent, an older file is upgraded with
-// its data kept (and back-filled into new indexes), and a newer file is
-// refused with a clear error.
+// its data kept (back-filled into new indexes, new columns empty), and a
+// newer file is refused with a clear error.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import Database from "better-sqlite3";
@@ -76,7 +76,31 @@ describe("migrations", () => {
       ["s-old"],
     );
     index.close();
-    assert.equal(fileVersion(path).version, 2);
+    assert.equal(fileVersion(path).version, MIGRATIONS.length);
+  });
+
+  test("a file at version 2 gets pruned_at: its recordings start unpruned, pruned once", () => {
+    const path = freshPath();
+    const old = new Database(path);
+    migrate(old, 2);
+    old.prepare("INSERT INTO sessions (id, started_at) VALUES ('s-old', 0)").run();
+    old
+      .prepare(
+        "INSERT INTO recordings (id, session, relative_path, started_at, status) VALUES ('s-old', 's-old', '1970/01/01/s-old.cast', 0, 'closed')",
+      )
+      .run();
+    old.close();
+
+    const index = openAuditIndex({ path });
+    assert.equal(index.recordings()[0]?.prunedAt, undefined);
+    index.markPruned("s-old", new Date(5));
+    assert.deepEqual(index.recordings()[0]?.prunedAt, new Date(5));
+    assert.throws(
+      () => index.markPruned("s-old", new Date(6)),
+      (error: unknown) =>
+        error instanceof PortcullisError && error.code === "ERR_AUDIT_INDEX_RECORDING",
+    );
+    index.close();
   });
 
   test("a file from a newer Portcullis is refused, untouched", () => {

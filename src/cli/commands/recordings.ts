@@ -3,6 +3,7 @@
 // terminal (the asciicast as written, at a chosen speed, idle time capped),
 // and check that every recording is the file that was signed when it closed
 // and that the audit rows' hash chain is intact (exit 1 on any problem).
+// Recordings removed by retention are skipped (their rows are marked pruned).
 
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
@@ -126,7 +127,7 @@ function sessionDetails(session: SessionSummary): string {
     ["end reason", session.endReason],
     ...session.recordings.map((row): [string, string] => [
       "recording",
-      `${row.relativePath} (${row.status})`,
+      `${row.relativePath} (${row.status}${row.prunedAt ? `, pruned ${row.prunedAt.toISOString()}` : ""})`,
     ]),
   ];
   return fields
@@ -139,6 +140,11 @@ function recordingPath(loaded: LoadedConfig, index: AuditIndex, id: string): str
   const session = id.includes(".") ? id.slice(0, id.indexOf(".")) : id;
   const row = index.recordings(session).find((candidate) => candidate.id === id);
   if (!row) throw new PortcullisError("ERR_NO_RECORDING", `no recording ${id}`);
+  if (row.prunedAt)
+    throw new PortcullisError(
+      "ERR_RECORDING_PRUNED",
+      `recording ${id} was removed by retention on ${row.prunedAt.toISOString()}`,
+    );
   return storeFor(loaded).absolutePath(row.relativePath);
 }
 
@@ -176,6 +182,7 @@ async function verify(loaded: LoadedConfig, id: string | undefined): Promise<num
     for (const [position, row] of rows.entries()) {
       if (progress) process.stderr.write(`\rverifying ${position + 1}/${rows.length}`);
       if (row.status === "open") continue; // a live session: nothing signed yet
+      if (row.prunedAt !== undefined) continue; // removed by retention, audited as recording.pruned
       const check = await checkRecordingFile(
         store,
         {
