@@ -62,7 +62,14 @@ access:
   });
 
   const recordingsDir = () => join(bastion.dir, "recordings");
-  const newestCast = () => castFiles(recordingsDir()).at(-1) ?? "";
+  /** The one recording whose events contain `text` (several may still be closing at once). */
+  const castWith = (text: string) => {
+    const found = castFiles(recordingsDir()).filter((path) =>
+      readCast(path).events.some(([, , data]) => data.includes(text)),
+    );
+    assert.equal(found.length, 1, `recordings containing ${text}: ${found.join(", ")}`);
+    return found[0] ?? "";
+  };
 
   const shell = (user: UserKey, target: string) =>
     new PtyDriver("/usr/bin/ssh", ["-tt", ...bastion.sshArgs(user, target)], {
@@ -84,7 +91,7 @@ access:
       term.kill();
     }
     await bastion.waitForAudit((e) => e.event === "session.end" && e.user === "alice@example.com");
-    const path = newestCast();
+    const path = castWith("recorded-42");
     const { header, events } = readCast(path);
     assert.equal(header.version, 2);
     assert.equal(header.width, 100);
@@ -120,12 +127,7 @@ access:
     ]);
     assert.match(exec.stdout, /exec-42/);
     await bastion.waitForAudit((e) => e.event === "session.end" && e.user === "alice@example.com");
-    assert.match(
-      readCast(newestCast())
-        .events.map(([, , data]) => data)
-        .join(""),
-      /exec-42/,
-    );
+    castWith("exec-42");
 
     const term = shell(secretive, "typed");
     try {
@@ -145,9 +147,10 @@ access:
       term.kill();
     }
     await bastion.waitForAudit((e) => e.event === "session.end" && e.user === "tess@example.com");
-    const text = readFileSync(newestCast(), "utf8");
+    const tessCast = castWith("typed-2");
+    const text = readFileSync(tessCast, "utf8");
     assert.doesNotMatch(text, /hunter2/);
-    const inputs = readCast(newestCast())
+    const inputs = readCast(tessCast)
       .events.filter(([, kind]) => kind === "i")
       .map(([, , data]) => data)
       .join("");
@@ -158,10 +161,7 @@ access:
   it("records a refused session as a short file that says why", async () => {
     const result = await run("/usr/bin/ssh", [...bastion.sshArgs(alice, "db1"), "true"]);
     assert.notEqual(result.code, 0);
-    const output = readCast(newestCast())
-      .events.map(([, , data]) => data)
-      .join("");
-    assert.match(output, /access to db1 denied/);
+    castWith("access to db1 denied");
   });
 
   it("lists and shows sessions, and verify reports a changed file and a deleted audit row", async () => {
@@ -208,8 +208,7 @@ access:
     } finally {
       term.kill();
     }
-    const path = newestCast();
-    const { events } = readCast(path);
+    const { events } = readCast(castWith("before-crash-4"));
     assert.match(events.map(([, , data]) => data).join(""), /before-crash-4/);
     assert.equal(events.at(-1)?.[1], "m");
     assert.match(events.at(-1)?.[2] ?? "", /interrupted/);
