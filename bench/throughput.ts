@@ -5,9 +5,8 @@
 // Usage: npm run build && node dist/bench/throughput.js [MB] [runs]
 
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
 import { startTestBastion } from "../test/harness/bastion.js";
-import { machine, writeResult } from "./results-file.js";
+import { cpuSeconds, machine, median, writeResult } from "./results-file.js";
 
 const CIPHER = "aes128-gcm@openssh.com";
 
@@ -35,17 +34,6 @@ function timeTransfer(args: string[], megabytes: number): Promise<number> {
     });
   });
 }
-
-/** User + system CPU seconds a process has used so far (Linux /proc). */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  const ticks = Number(fields[11]) + Number(fields[12]); // utime, stime
-  return ticks / 100; // USER_HZ is 100 on Linux
-}
-
-const median = (values: number[]) =>
-  [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
 
 async function main(): Promise<void> {
   const megabytes = Number(process.argv[2] ?? 500);

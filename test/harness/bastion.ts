@@ -96,6 +96,17 @@ export interface BastionOptions {
   sshdExtraConfig?: string[];
   /** Extra keys for the `ssh:` section of portcullis.yaml (e.g. `shell_startup_timeout: 1s`). */
   sshConfig?: string[];
+  /** Rewrites portcullis.yaml after `init` (e.g. to move `recordings.dir` or set `recordings.mode`). */
+  configEdit?: (yaml: string) => string;
+}
+
+/** A `configEdit` that moves `recordings.dir` to `dir` and sets `recordings.mode`. */
+export function recordingsAt(dir: string, mode: "required" | "best_effort") {
+  return (yaml: string): string => {
+    const edited = yaml.replace(/^ {2}dir: recordings\/$/m, `  dir: ${dir}\n  mode: ${mode}`);
+    if (edited === yaml) throw new Error("portcullis.yaml has no recordings.dir to replace");
+    return edited;
+  };
 }
 
 export async function startTestBastion(options: BastionOptions = {}): Promise<TestBastion> {
@@ -117,6 +128,9 @@ async function assembleBastion(dir: string, options: BastionOptions): Promise<Te
     const config = readFileSync(configPath, "utf8");
     const extra = options.sshConfig.map((line) => `  ${line}\n`).join("");
     writeFileSync(configPath, config.replace(/^ssh:\n/m, `ssh:\n${extra}`));
+  }
+  if (options.configEdit) {
+    writeFileSync(configPath, options.configEdit(readFileSync(configPath, "utf8")));
   }
   for (const file of ["00-targets.yaml", "10-access.yaml"])
     rmSync(join(dir, "policies", file), { force: true });

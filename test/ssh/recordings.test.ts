@@ -62,13 +62,24 @@ access:
   });
 
   const recordingsDir = () => join(bastion.dir, "recordings");
-  /** The one recording whose events contain `text` (several may still be closing at once). */
-  const castWith = (text: string) => {
-    const found = castFiles(recordingsDir()).filter((path) =>
-      readCast(path).events.some(([, , data]) => data.includes(text)),
-    );
-    assert.equal(found.length, 1, `recordings containing ${text}: ${found.join(", ")}`);
-    return found[0] ?? "";
+  /**
+   * The one recording whose events contain `text`, once it is written (the
+   * bastion writes recordings asynchronously; one may still be closing).
+   */
+  const castWith = async (text: string) => {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const found = castFiles(recordingsDir()).filter((path) => {
+        try {
+          return readCast(path).events.some(([, , data]) => data.includes(text));
+        } catch {
+          return false; // a line still being written
+        }
+      });
+      if (found.length === 1) return found[0] ?? "";
+      if (Date.now() > deadline) assert.fail(`recordings containing ${text}: ${found.join(", ")}`);
+      await new Promise((wake) => setTimeout(wake, 50));
+    }
   };
 
   const shell = (user: UserKey, target: string) =>
@@ -91,7 +102,7 @@ access:
       term.kill();
     }
     await bastion.waitForAudit((e) => e.event === "session.end" && e.user === "alice@example.com");
-    const path = castWith("recorded-42");
+    const path = await castWith("recorded-42");
     const { header, events } = readCast(path);
     assert.equal(header.version, 2);
     assert.equal(header.width, 100);
@@ -127,7 +138,7 @@ access:
     ]);
     assert.match(exec.stdout, /exec-42/);
     await bastion.waitForAudit((e) => e.event === "session.end" && e.user === "alice@example.com");
-    castWith("exec-42");
+    await castWith("exec-42");
 
     const term = shell(secretive, "typed");
     try {
@@ -147,7 +158,7 @@ access:
       term.kill();
     }
     await bastion.waitForAudit((e) => e.event === "session.end" && e.user === "tess@example.com");
-    const tessCast = castWith("typed-2");
+    const tessCast = await castWith("typed-2");
     const text = readFileSync(tessCast, "utf8");
     assert.doesNotMatch(text, /hunter2/);
     const inputs = readCast(tessCast)
@@ -161,7 +172,7 @@ access:
   it("records a refused session as a short file that says why", async () => {
     const result = await run("/usr/bin/ssh", [...bastion.sshArgs(alice, "db1"), "true"]);
     assert.notEqual(result.code, 0);
-    castWith("access to db1 denied");
+    await castWith("access to db1 denied");
   });
 
   it("lists and shows sessions, and verify reports a changed file and a deleted audit row", async () => {
@@ -208,7 +219,7 @@ access:
     } finally {
       term.kill();
     }
-    const { events } = readCast(castWith("before-crash-4"));
+    const { events } = readCast(await castWith("before-crash-4"));
     assert.match(events.map(([, , data]) => data).join(""), /before-crash-4/);
     assert.equal(events.at(-1)?.[1], "m");
     assert.match(events.at(-1)?.[2] ?? "", /interrupted/);
