@@ -305,20 +305,25 @@ function waitForListening(server: ChildProcess, stderr: () => string): Promise<n
   });
 }
 
+/**
+ * A policy `targets:` entry for the test sshd (its login, the harness's
+ * vault key, its pinned host key), with extra keys such as `shell: zsh`.
+ */
+export function sshdTarget(name: string, sshd: RunningSshd, ...extra: string[]): string {
+  return [
+    `  ${name}:`,
+    `    address: "127.0.0.1:${sshd.port}"`,
+    `    logins: [${sshd.login}]`,
+    "    credential: web1-key",
+    `    host_key: "${sshd.hostKeyLine}"`,
+    ...extra.map((line) => `    ${line}`),
+  ].join("\n");
+}
+
 function testPolicy(sshd: RunningSshd, unrelatedHostKey: string): string {
   return `targets:
-  web1:
-    address: "127.0.0.1:${sshd.port}"
-    logins: [${sshd.login}]
-    credential: web1-key
-    host_key: "${sshd.hostKeyLine}"
-    labels: { env: test, team: web }
-  db1:
-    address: "127.0.0.1:${sshd.port}"
-    logins: [${sshd.login}]
-    credential: web1-key
-    host_key: "${sshd.hostKeyLine}"
-    labels: { env: prod, team: data }
+${sshdTarget("web1", sshd, "labels: { env: test, team: web }")}
+${sshdTarget("db1", sshd, "labels: { env: prod, team: data }")}
   badkey:
     address: "127.0.0.1:${sshd.port}"
     logins: [${sshd.login}]

@@ -10,19 +10,20 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { run, startTestBastion, type TestBastion, type UserKey } from "../harness/bastion.js";
+import {
+  run,
+  sshdTarget,
+  startTestBastion,
+  type TestBastion,
+  type UserKey,
+} from "../harness/bastion.js";
 import { PROMPT_END, PtyDriver } from "../harness/pty.js";
 import type { RunningSshd } from "../harness/sshd.js";
 
 export type GateShell = "bash" | "zsh";
 
 function gatePolicy(shell: GateShell, sshd: RunningSshd): string {
-  const target = (name: string) => `  ${name}:
-    address: "127.0.0.1:${sshd.port}"
-    logins: [${sshd.login}]
-    credential: web1-key
-    host_key: "${sshd.hostKeyLine}"
-    shell: ${shell}`;
+  const target = (name: string) => sshdTarget(name, sshd, `shell: ${shell}`);
   return `targets:
 ${target("gated")}
 ${target("relaxed")}

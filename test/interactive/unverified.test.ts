@@ -6,7 +6,12 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { startTestBastion, type TestBastion, type UserKey } from "../harness/bastion.js";
+import {
+  sshdTarget,
+  startTestBastion,
+  type TestBastion,
+  type UserKey,
+} from "../harness/bastion.js";
 import { PtyDriver } from "../harness/pty.js";
 
 describe("interactive shell without the command gate", () => {
@@ -18,16 +23,8 @@ describe("interactive shell without the command gate", () => {
       sshdExtraConfig: ["ForceCommand /bin/sh -i"],
       sshConfig: ["shell_startup_timeout: 1s"],
       extraPolicy: (sshd) => `targets:
-  plain-deny:
-    address: "127.0.0.1:${sshd.port}"
-    logins: [${sshd.login}]
-    credential: web1-key
-    host_key: "${sshd.hostKeyLine}"
-  plain-warn:
-    address: "127.0.0.1:${sshd.port}"
-    logins: [${sshd.login}]
-    credential: web1-key
-    host_key: "${sshd.hostKeyLine}"
+${sshdTarget("plain-deny", sshd)}
+${sshdTarget("plain-warn", sshd)}
 access:
   - name: strict
     subjects: { groups: [plain] }

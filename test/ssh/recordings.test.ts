@@ -7,7 +7,13 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
-import { run, startTestBastion, type TestBastion, type UserKey } from "../harness/bastion.js";
+import {
+  run,
+  sshdTarget,
+  startTestBastion,
+  type TestBastion,
+  type UserKey,
+} from "../harness/bastion.js";
 import { PROMPT_END, PtyDriver } from "../harness/pty.js";
 
 type CastEvent = [number, string, string];
@@ -41,11 +47,7 @@ describe("session recordings", () => {
   before(async () => {
     bastion = await startTestBastion({
       extraPolicy: (sshd) => `targets:
-  typed:
-    address: "127.0.0.1:${sshd.port}"
-    logins: [${sshd.login}]
-    credential: web1-key
-    host_key: "${sshd.hostKeyLine}"
+${sshdTarget("typed", sshd)}
 access:
   - name: input-recorded
     subjects: { groups: [typists] }
