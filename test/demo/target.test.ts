@@ -155,10 +155,15 @@ describe("interactive session through a pty", () => {
       let from = driver.output.length;
       driver.type("stty size; echo $TERM\r");
       await driver.expect(/30 100\r?\nxterm-256color/, 15_000, from);
-      from = driver.output.length;
       driver.resize(120, 40);
-      driver.type("stty size\r");
-      await driver.expect(/40 120/, 15_000, from);
+      // The window change travels asynchronously: ask again until it has arrived, like a person.
+      for (let attempt = 0; attempt < 20; attempt++) {
+        from = driver.output.length;
+        driver.type(`stty size; echo size-$((${attempt}+1000))\r`);
+        await driver.expect(`size-${attempt + 1000}`, 15_000, from);
+        if (/40 120/.test(driver.output.slice(from))) break;
+      }
+      assert.match(driver.output.slice(from), /40 120/);
       driver.type("exit\r");
       assert.deepEqual(await driver.exit(), { exitCode: 0 });
     } finally {
