@@ -1,9 +1,12 @@
 // Micro benchmark of the asciicast writer (src/recording): output() with
 // 32 KiB chunks of terminal-like text and of zeros (what `head -c N
 // /dev/zero` sends; each byte becomes `\u0000`), one chunk per turn (as
-// network reads arrive), against the same loop without recording. Prints the
-// cost of the output() calls themselves (what the session's data path pays),
-// end-to-end MB/s until close() has fsynced, and event-loop delay; writes
+// network reads arrive), paced as a session's output is (waiting above 2 MiB
+// unwritten), against the same loop without recording. Prints the cost of
+// the output() calls themselves (what the session's data path pays),
+// end-to-end MB/s until close() has fsynced, CPU seconds per GiB of the main
+// thread and of the whole process (the writer thread's work is the
+// difference), and event-loop delay; writes
 // bench/results/recording-writer-<timestamp>.json.
 // Usage: npm run build && node dist/bench/recording-writer.js [MB] [dir]
 
@@ -13,7 +16,8 @@ import { join } from "node:path";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { createLocalRecordingStore } from "../src/recording/index.js";
-import { machine, writeResult } from "./results-file.js";
+import { BACKLOG_HIGH, BACKLOG_LOW } from "../src/ssh/channel-recording.js";
+import { cpuSeconds, machine, writeResult } from "./results-file.js";
 
 const CHUNK_BYTES = 32 * 1024;
 const MIB = 2 ** 20;
@@ -31,10 +35,12 @@ function terminalChunk(seed: number): Buffer {
 }
 
 interface RunFigures {
-  /** Less than asked when the recording failed (the disk fell behind by more than 8 MiB). */
+  /** Less than asked when the recording failed. */
   sent_bytes: number;
   seconds: number;
   output_call_seconds: number;
+  process_cpu_s_per_gib: number;
+  main_thread_cpu_s_per_gib: number;
   loop_delay_ms: { p50: number; p99: number; max: number };
   failure?: string;
   file_bytes?: number;
@@ -59,6 +65,8 @@ async function run(chunks: Buffer[], count: number, dir: string | undefined): Pr
   const delay = monitorEventLoopDelay({ resolution: 1 });
   delay.enable();
   const started = process.hrtime.bigint();
+  const cpuBefore = cpuSeconds(process.pid);
+  const mainBefore = cpuSeconds(process.pid, process.pid);
   let inOutput = 0n;
   let sent = 0;
   for (let i = 0; i < count && failure === undefined; i++, sent += CHUNK_BYTES) {
@@ -66,15 +74,24 @@ async function run(chunks: Buffer[], count: number, dir: string | undefined): Pr
     recording?.output(chunks[i % chunks.length] as Buffer);
     inOutput += process.hrtime.bigint() - before;
     await nextTurn();
+    if (recording !== undefined && recording.backlog > BACKLOG_HIGH)
+      await recording.whenBelow(BACKLOG_LOW);
   }
   const closed = await recording?.close();
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const perGib = (cpu: number) => Number(((cpu / sent) * 2 ** 30).toFixed(2));
+  const cpu = {
+    process_cpu_s_per_gib: perGib(cpuSeconds(process.pid) - cpuBefore),
+    main_thread_cpu_s_per_gib: perGib(cpuSeconds(process.pid, process.pid) - mainBefore),
+  };
+  await store?.close();
   delay.disable();
   const ms = (nanoseconds: number) => Math.round(nanoseconds / 1e4) / 100;
   return {
     sent_bytes: sent,
     seconds,
     output_call_seconds: Number(inOutput) / 1e9,
+    ...cpu,
     loop_delay_ms: {
       p50: ms(delay.percentile(50)),
       p99: ms(delay.percentile(99)),

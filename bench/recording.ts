@@ -28,7 +28,14 @@ import {
   type TestBastion,
   type UserKey,
 } from "../test/harness/bastion.js";
-import { cpuSeconds, machine, median, writeResult } from "./results-file.js";
+import {
+  busyFraction,
+  cpuSeconds,
+  machine,
+  median,
+  systemCpu,
+  writeResult,
+} from "./results-file.js";
 
 const CIPHER = "aes128-gcm@openssh.com";
 const MIB = 2 ** 20;
@@ -48,6 +55,10 @@ interface Side {
 
 interface Measured {
   mb_s: number[];
+  /** CPU seconds of the bastion's main thread, which moves the sessions' bytes. */
+  main_thread_cpu_seconds: number;
+  /** Share of all the machine's CPUs busy during each transfer. */
+  busy: number[];
   cpu_seconds: number;
   megabytes: number;
 }
@@ -88,26 +99,38 @@ async function sessionsEnded(bastion: TestBastion, count: number): Promise<void>
 }
 
 async function measureOnce(side: Side, kind: Kind, megabytes: number, into: Measured) {
-  const cpuBefore = cpuSeconds(side.bastion.serverPid);
+  const pid = side.bastion.serverPid;
+  const cpuBefore = cpuSeconds(pid);
+  const mainBefore = cpuSeconds(pid, pid);
+  const busyBefore = systemCpu();
   const mbS = await timeTransfer(side, KINDS[kind](megabytes), megabytes);
+  into.busy.push(busyFraction(busyBefore, systemCpu()));
   side.sessions += 1;
   await sessionsEnded(side.bastion, side.sessions);
-  into.cpu_seconds += cpuSeconds(side.bastion.serverPid) - cpuBefore;
+  into.cpu_seconds += cpuSeconds(pid) - cpuBefore;
+  into.main_thread_cpu_seconds += cpuSeconds(pid, pid) - mainBefore;
   into.mb_s.push(mbS);
   into.megabytes += megabytes;
   rmSync(join(side.bastion.dir, "recordings"), { recursive: true, force: true });
-  process.stderr.write(`${kind} ${side.name}: ${mbS.toFixed(1)} MB/s\n`);
+  const busy = into.busy.at(-1) ?? 0;
+  process.stderr.write(
+    `${kind} ${side.name}: ${mbS.toFixed(1)} MB/s, machine ${(busy * 100).toFixed(0)}% busy\n`,
+  );
 }
 
 function summary(off: Measured, on: Measured) {
-  const perGib = (measured: Measured) =>
-    Number(((measured.cpu_seconds / measured.megabytes) * 1024).toFixed(2));
+  const perGib = (measured: Measured, seconds = measured.cpu_seconds) =>
+    Number(((seconds / measured.megabytes) * 1024).toFixed(2));
   return {
     off_mb_s: off.mb_s.map((value) => Number(value.toFixed(1))),
     on_mb_s: on.mb_s.map((value) => Number(value.toFixed(1))),
+    off_machine_busy: off.busy.map((value) => Number(value.toFixed(2))),
+    on_machine_busy: on.busy.map((value) => Number(value.toFixed(2))),
     ratio: Number((median(on.mb_s) / median(off.mb_s)).toFixed(3)),
     off_cpu_s_per_gib: perGib(off),
     on_cpu_s_per_gib: perGib(on),
+    off_main_thread_cpu_s_per_gib: perGib(off, off.main_thread_cpu_seconds),
+    on_main_thread_cpu_s_per_gib: perGib(on, on.main_thread_cpu_seconds),
   };
 }
 
@@ -128,8 +151,20 @@ async function main(): Promise<void> {
   const sides = await Promise.all([startSide("off"), startSide("on")]);
   try {
     const measured = (Object.keys(KINDS) as Kind[]).map((kind) => {
-      const off: Measured = { mb_s: [], cpu_seconds: 0, megabytes: 0 };
-      const on: Measured = { mb_s: [], cpu_seconds: 0, megabytes: 0 };
+      const off: Measured = {
+        mb_s: [],
+        busy: [],
+        cpu_seconds: 0,
+        main_thread_cpu_seconds: 0,
+        megabytes: 0,
+      };
+      const on: Measured = {
+        mb_s: [],
+        busy: [],
+        cpu_seconds: 0,
+        main_thread_cpu_seconds: 0,
+        megabytes: 0,
+      };
       return { kind, off, on };
     });
     for (let run = 0; run < runs; run++) {

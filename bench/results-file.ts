@@ -24,12 +24,35 @@ export function writeResult(name: string, result: { date: string }): string {
   return path;
 }
 
-/** User + system CPU seconds a process has used so far (Linux /proc). */
-export function cpuSeconds(pid: number | undefined): number {
+/**
+ * User + system CPU seconds a process has used so far (Linux /proc); with
+ * `thread`, only that thread's (a process's main thread has the pid as its id).
+ */
+export function cpuSeconds(pid: number | undefined, thread?: number): number {
   if (pid === undefined) return Number.NaN;
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  const path = thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`;
+  const fields = readFileSync(path, "utf8").split(") ")[1]?.split(" ") ?? [];
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, USER_HZ is 100
 }
 
 export const median = (values: readonly number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
+
+/** The machine's CPU time counters (all CPUs, in USER_HZ ticks): busy and total. */
+export function systemCpu(): { busy: number; total: number } {
+  const times = (readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "")
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const total = times.reduce((sum, value) => sum + value, 0);
+  const idle = (times[3] ?? 0) + (times[4] ?? 0); // idle + iowait
+  return { busy: total - idle, total };
+}
+
+/** Share of the machine's CPU time that was busy between two `systemCpu()` readings. */
+export function busyFraction(
+  before: { busy: number; total: number },
+  after: { busy: number; total: number },
+): number {
+  return (after.busy - before.busy) / Math.max(1, after.total - before.total);
+}

@@ -21,11 +21,17 @@ export function headerLine(header: CastHeader): string {
   return `${JSON.stringify(fields)}\n`;
 }
 
-const LINE_END = Buffer.from("]\n");
+/** What an event line ends with, after its JSON string literal. */
+export const LINE_END = Buffer.from("]\n");
 
-/** One event line around a JSON string literal; `seconds` has 6 decimals, as asciinema writes. */
+/** What an event line starts with, before its literal; `seconds` has 6 decimals, as asciinema writes. */
+export function eventPrefix(seconds: number, code: EventCode): string {
+  return `[${seconds.toFixed(6)}, "${code}", `;
+}
+
+/** One event line around a JSON string literal. */
 export function eventBytes(seconds: number, code: EventCode, literal: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(`[${seconds.toFixed(6)}, "${code}", `), literal, LINE_END]);
+  return Buffer.concat([Buffer.from(eventPrefix(seconds, code)), literal, LINE_END]);
 }
 
 export function textEventBytes(seconds: number, code: EventCode, text: string): Buffer {

@@ -13,14 +13,14 @@ function settle<T>(resolve: (value: T) => void, reject: (error: Error) => void) 
   return (error: Error | null, value: T) => (error ? reject(error) : resolve(value));
 }
 
-function writeOnce(fd: number, buffer: Buffer, offset: number, position: number) {
+function writeOnce(fd: number, buffer: Uint8Array, offset: number, position: number) {
   return new Promise<number>((resolve, reject) =>
     write(fd, buffer, offset, buffer.length - offset, position, settle(resolve, reject)),
   );
 }
 
 /** Writes all of `buffer` at `position` (a short write is continued). */
-export async function writeFully(fd: number, buffer: Buffer, position: number): Promise<void> {
+export async function writeFully(fd: number, buffer: Uint8Array, position: number): Promise<void> {
   let offset = 0;
   while (offset < buffer.length) offset += await writeOnce(fd, buffer, offset, position + offset);
 }

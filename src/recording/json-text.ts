@@ -1,46 +1,112 @@
-// Terminal bytes to the bytes of a JSON string literal: valid UTF-8 is kept
-// byte for byte, `"`, `\` and control characters are escaped, invalid
-// sequences become U+FFFD (as Buffer#toString does), and a character split
-// across chunks is carried over to the next one. This is the per-chunk cost
-// of recording.
+// Terminal bytes to the bytes of a JSON string literal, the per-byte cost of
+// recording. Utf8Joiner turns a stream's chunks into complete, valid UTF-8
+// (a character split across chunks is carried over to the next one, invalid
+// sequences become U+FFFD as Buffer#toString makes them); escapeJsonInto
+// writes such text as a literal: `"`, `\` and control characters escaped as
+// JSON.stringify escapes them, every other byte copied as it is.
 import { isUtf8 } from "node:buffer";
 
 const EMPTY = Buffer.alloc(0);
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+/** Per byte: 0 = copy, SIX = `\u00XX`, otherwise the letter after a backslash. */
+const SIX = 0xff;
+const ESCAPES = escapeTable();
+const HEX_DIGITS = Buffer.from("0123456789abcdef");
 
-/** Streams one direction's bytes into JSON string literals (quotes included). */
-export class JsonTextEncoder {
-  private carry: Buffer = EMPTY;
+function escapeTable(): Uint8Array {
+  const table = new Uint8Array(256);
+  table.fill(SIX, 0, 0x20);
+  for (const [byte, letter] of [
+    [0x08, "b"],
+    [0x09, "t"],
+    [0x0a, "n"],
+    [0x0c, "f"],
+    [0x0d, "r"],
+    [QUOTE, '"'],
+    [BACKSLASH, "\\"],
+  ] as const)
+    table[byte] = letter.charCodeAt(0);
+  return table;
+}
 
-  /** The literal for `chunk`, or undefined when it only started a character. */
-  write(chunk: Buffer): Buffer | undefined {
-    const bytes = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]);
-    const cut = bytes.length - incompleteTailLength(bytes);
-    this.carry = Buffer.from(bytes.subarray(cut));
-    return cut === 0 ? undefined : jsonStringBytes(bytes.subarray(0, cut));
-  }
-
-  /** Replacement characters for an unfinished character, if any. */
-  end(): Buffer | undefined {
-    const carry = this.carry;
-    this.carry = EMPTY;
-    return carry.length === 0 ? undefined : jsonStringBytes(carry);
-  }
+/** The most bytes escapeJsonInto writes for `length` bytes of text. */
+export function maxLiteralLength(length: number): number {
+  return length * 6 + 2;
 }
 
 /**
- * `"…"` for text that is complete (it may still hold invalid sequences).
- * Read as latin1, every byte is one character, so the native JSON.stringify
- * escapes exactly `"`, `\` and control bytes and leaves UTF-8's bytes (all
- * >= 0x80) alone; writing it back as latin1 restores them. About twice as fast
- * here as decoding to UTF-16 and back, or as a byte loop in JavaScript.
+ * Writes `"…"` for valid UTF-8 `text` into `out` at `offset` (which must have
+ * room for maxLiteralLength(text.length) bytes) and returns the offset after
+ * it. UTF-8's multi-byte characters (all bytes >= 0x80) need no escape.
  */
-export function jsonStringBytes(text: Buffer): Buffer {
-  const valid = isUtf8(text) ? text : Buffer.from(text.toString("utf8"));
-  return Buffer.from(JSON.stringify(valid.toString("latin1")), "latin1");
+export function escapeJsonInto(text: Uint8Array, out: Uint8Array, offset: number): number {
+  let at = offset;
+  out[at++] = QUOTE;
+  for (let index = 0; index < text.length; index++) {
+    const byte = text[index] as number;
+    const letter = ESCAPES[byte] as number;
+    if (letter === 0) {
+      out[at++] = byte;
+    } else if (letter !== SIX) {
+      out[at++] = BACKSLASH;
+      out[at++] = letter;
+    } else {
+      at = writeUnicodeEscape(byte, out, at);
+    }
+  }
+  out[at++] = QUOTE;
+  return at;
+}
+
+function writeUnicodeEscape(byte: number, out: Uint8Array, at: number): number {
+  out[at] = BACKSLASH;
+  out[at + 1] = 0x75; // u
+  out[at + 2] = 0x30;
+  out[at + 3] = 0x30;
+  out[at + 4] = HEX_DIGITS[byte >> 4] as number;
+  out[at + 5] = HEX_DIGITS[byte & 0x0f] as number;
+  return at + 6;
+}
+
+/** `"…"` for complete text (invalid sequences become U+FFFD). */
+export function jsonStringBytes(text: Uint8Array): Buffer {
+  const valid = validUtf8(text);
+  const out = Buffer.allocUnsafe(maxLiteralLength(valid.length));
+  return out.subarray(0, escapeJsonInto(valid, out, 0));
+}
+
+/**
+ * As a plain Uint8Array view (never a Buffer), so that the escaping loop
+ * always sees one kind of array and stays fast.
+ */
+function validUtf8(bytes: Uint8Array): Uint8Array {
+  const valid = isUtf8(bytes) ? bytes : Buffer.from(Buffer.from(bytes).toString("utf8"));
+  return new Uint8Array(valid.buffer, valid.byteOffset, valid.length);
+}
+
+/** Joins one direction's chunks into complete, valid UTF-8 text. */
+export class Utf8Joiner {
+  private carry: Buffer = EMPTY;
+
+  /** The complete characters so far, or undefined when `chunk` only started one. */
+  write(chunk: Uint8Array): Uint8Array | undefined {
+    const bytes = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]);
+    const cut = bytes.length - incompleteTailLength(bytes);
+    this.carry = Buffer.from(bytes.subarray(cut));
+    return cut === 0 ? undefined : validUtf8(bytes.subarray(0, cut));
+  }
+
+  /** Replacement characters for an unfinished character, if any. */
+  end(): Uint8Array | undefined {
+    const carry = this.carry;
+    this.carry = EMPTY;
+    return carry.length === 0 ? undefined : validUtf8(carry);
+  }
 }
 
 /** Bytes at the end that begin a multi-byte character not yet complete (0–3). */
-function incompleteTailLength(bytes: Buffer): number {
+function incompleteTailLength(bytes: Uint8Array): number {
   for (let back = 1; back <= Math.min(3, bytes.length); back++) {
     const byte = bytes[bytes.length - back] as number;
     if ((byte & 0xc0) === 0x80) continue; // a continuation byte: look further back

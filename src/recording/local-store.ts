@@ -1,7 +1,8 @@
 // The local-disk RecordingStore: creates recordings/YYYY/MM/DD/<id>.cast
 // (directories 0750, files 0640, never overwriting), writes the header
 // synchronously so that a store that cannot write refuses the session at
-// once, then hands the file to an asynchronous LocalSessionRecording.
+// once, then hands the file to a LocalSessionRecording, whose events the
+// store's one writer thread (writer-thread.ts) encodes and writes.
 // Removal (retention) is in removal.ts.
 import { closeSync, mkdirSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
@@ -23,6 +24,7 @@ import {
   RecordingError,
   type RecordingStore,
 } from "./types.js";
+import { RecordingWriterThread } from "./writer-thread.js";
 
 export const DIRECTORY_MODE = 0o750;
 export const FILE_MODE = 0o640;
@@ -35,13 +37,15 @@ export function createLocalRecordingStore(options: LocalRecordingStoreOptions): 
     maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
     now: options.now,
   };
+  const writer = new RecordingWriterThread();
   return {
     create: (id, header) =>
-      new LocalSessionRecording(openRecording(options.dir, id, header), settings),
+      new LocalSessionRecording(openRecording(options.dir, id, header), settings, writer),
     closeInterrupted: (relativePaths) => closeAllInterrupted(options.dir, relativePaths),
     absolutePath: (relativePath) => resolveInStore(options.dir, relativePath),
     remove: (relativePath) =>
       removeRecordingFile(options.dir, relativePath, new Date(options.now())),
+    close: () => writer.terminate(),
   };
 }
 

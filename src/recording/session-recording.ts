@@ -1,16 +1,14 @@
-// One open recording: events are encoded into whole asciicast lines,
-// queued in memory and written by a single asynchronous pump (never a
-// synchronous fs call on the data path), fdatasync'ed on a timer beside the
-// pump, hashed as they are written. A write error or an unbounded backlog fails the recording
-// once (fail closed): the file is cut back to its last whole line and closed,
-// and close() still resolves with the digest of what is in it.
-import { createHash } from "node:crypto";
-import { dirname } from "node:path";
-import { errorMessage } from "../util/errors.js";
-import { type EventCode, eventBytes, resizeData } from "./cast-format.js";
-import { closeFd, datasyncFd, fsyncDirectory, fsyncFd, truncateFd, writeFully } from "./fd-io.js";
-import { JsonTextEncoder, jsonStringBytes } from "./json-text.js";
+// One open recording, on the main thread: events are timed here, as they
+// pass, and sent in batches (one per turn of the event loop, or sooner when
+// one would outgrow its buffer) to the writer thread, which encodes, hashes and writes them
+// (cast-file-writer.ts). This side keeps what the session needs to know: the
+// bytes not yet written (for pacing, and a bound whose excess fails the
+// recording), the failure (told once to each listener) and the digest at
+// close.
+import { resizeData } from "./cast-format.js";
 import { type ClosedRecording, RecordingError, type SessionRecording } from "./types.js";
+import { EventBatchBuilder, EventKind } from "./writer-protocol.js";
+import type { RecordingWriterThread } from "./writer-thread.js";
 
 export interface OpenedFile {
   readonly fd: number;
@@ -32,59 +30,71 @@ type State = "open" | "closing" | "closed" | "failed";
 export class LocalSessionRecording implements SessionRecording {
   readonly relativePath: string;
   private state: State = "open";
-  private readonly hash = createHash("sha256");
-  private readonly outputEncoder = new JsonTextEncoder();
-  private readonly inputEncoder = new JsonTextEncoder();
-  private pending: Buffer[] = [];
-  /** Bytes formatted but not yet written (queued and in flight). */
+  private readonly handle: number;
+  private readonly batch: EventBatchBuilder;
+  private sendScheduled = false;
+  /** Event bytes accepted but not yet in the file (batched and in the writer). */
   private unwrittenBytes = 0;
-  /** File length so far; always at the end of a whole line. */
-  private writtenBytes: number;
   private lastSeconds = 0;
-  private pumpRunning = false;
-  private pumpDone: Promise<void> = Promise.resolve();
-  private syncTimer: NodeJS.Timeout | undefined;
-  private syncRunning = false;
-  private syncDone: Promise<void> = Promise.resolve();
-  private directorySynced = false;
+  private closeSent = false;
   private failure: RecordingError | undefined;
   private failureListeners: ((error: Error) => void)[] = [];
-  private closing: Promise<ClosedRecording> | undefined;
-  /** Settles once a failed recording's file is cut back and closed. */
-  private released: Promise<void> = Promise.resolve();
   private backlogWaiters: Array<{ bytes: number; wake: () => void }> = [];
+  private readonly closed: Promise<ClosedRecording>;
 
   constructor(
     private readonly file: OpenedFile,
     private readonly settings: WriterSettings,
+    private readonly writer: RecordingWriterThread,
   ) {
     this.relativePath = file.relativePath;
-    this.hash.update(file.header);
-    this.writtenBytes = file.header.length;
-    this.scheduleSync();
+    this.batch = new EventBatchBuilder(writer.buffers);
+    let whenClosed: (result: ClosedRecording) => void = () => undefined;
+    this.closed = new Promise((resolve) => {
+      whenClosed = resolve;
+    });
+    this.handle = writer.open(
+      {
+        fd: file.fd,
+        relativePath: file.relativePath,
+        absolutePath: file.absolutePath,
+        header: file.header,
+        fsyncIntervalMs: settings.fsyncIntervalMs,
+      },
+      {
+        written: (bytes) => this.written(bytes),
+        failed: (error) => this.markFailed(error),
+        closed: whenClosed,
+      },
+    );
   }
 
   output(data: Buffer): void {
-    if (this.state === "open") this.append("o", this.outputEncoder.write(data));
+    this.add(EventKind.output, data);
   }
 
   input(data: Buffer | string): void {
-    if (this.state !== "open") return;
-    if (typeof data === "string") this.appendText("i", data);
-    else this.append("i", this.inputEncoder.write(data));
+    if (typeof data === "string") this.add(EventKind.inputText, Buffer.from(data));
+    else this.add(EventKind.input, data);
   }
 
   resize(cols: number, rows: number): void {
-    this.appendText("r", resizeData(cols, rows));
+    this.add(EventKind.resize, Buffer.from(resizeData(cols, rows)));
   }
 
   marker(label: string): void {
-    this.appendText("m", label);
+    this.add(EventKind.marker, Buffer.from(label));
   }
 
   close(): Promise<ClosedRecording> {
-    this.closing ??= this.finish();
-    return this.closing;
+    if (this.state === "open") this.state = "closing";
+    this.send();
+    this.sendClose();
+    this.wakeBacklogWaiters();
+    return this.closed.then((result) => {
+      if (this.state === "closing") this.state = "closed";
+      return result;
+    });
   }
 
   get backlog(): number {
@@ -96,35 +106,21 @@ export class LocalSessionRecording implements SessionRecording {
     return new Promise((wake) => this.backlogWaiters.push({ bytes, wake }));
   }
 
-  /** Wakes the waiters whose threshold the backlog is now under (all of them once it cannot shrink). */
-  private wakeBacklogWaiters(): void {
-    const open = this.state === "open";
-    const waiting = this.backlogWaiters;
-    this.backlogWaiters = waiting.filter((waiter) => open && this.unwrittenBytes > waiter.bytes);
-    for (const waiter of waiting) if (!this.backlogWaiters.includes(waiter)) waiter.wake();
-  }
-
   onFailure(listener: (error: Error) => void): void {
     const failure = this.failure;
     if (failure === undefined) this.failureListeners.push(listener);
     else queueMicrotask(() => listener(failure));
   }
 
-  private appendText(code: EventCode, text: string): void {
-    if (this.state === "open") this.append(code, jsonStringBytes(Buffer.from(text)));
-  }
-
-  /** `literal` is a JSON string literal; `""` and undefined (nothing yet) are skipped. */
-  private append(code: EventCode, literal: Buffer | undefined): void {
-    if (this.state !== "open" || literal === undefined || literal.length === 2) return;
-    const line = eventBytes(this.elapsedSeconds(), code, literal);
-    this.pending.push(line);
-    this.unwrittenBytes += line.length;
+  private add(kind: EventKind, data: Uint8Array): void {
+    if (this.state !== "open" || data.length === 0) return;
+    if (!this.batch.fits(data.length)) this.send();
+    this.batch.add(kind, this.elapsedSeconds(), data);
+    this.unwrittenBytes += data.length;
     if (this.unwrittenBytes > this.settings.maxBufferedBytes) {
-      this.fail(this.backlogError());
-      return;
-    }
-    this.startPump();
+      this.markFailed(this.backlogError());
+      this.sendClose();
+    } else this.scheduleSend();
   }
 
   /** Seconds since the start, never going backwards even if the clock does. */
@@ -134,142 +130,49 @@ export class LocalSessionRecording implements SessionRecording {
     return this.lastSeconds;
   }
 
-  private startPump(): void {
-    if (this.pumpRunning) return;
-    this.pumpRunning = true;
-    this.pumpDone = this.pump();
+  private scheduleSend(): void {
+    if (this.sendScheduled) return;
+    this.sendScheduled = true;
+    setImmediate(() => {
+      this.sendScheduled = false;
+      this.send();
+    });
   }
 
-  /** Runs while there is work; the flag is cleared in the same tick as the last check. */
-  private async pump(): Promise<void> {
-    try {
-      for (;;) {
-        if (this.state === "failed" || this.pending.length === 0) break;
-        await this.writePending();
-      }
-    } catch (error) {
-      this.fail(this.writeError(error));
-    }
-    this.pumpRunning = false;
+  private send(): void {
+    const batch = this.batch.take();
+    if (batch !== undefined && this.state !== "failed") this.writer.append(this.handle, batch);
   }
 
-  private async writePending(): Promise<void> {
-    const buffer =
-      this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending);
-    this.pending = [];
-    await writeFully(this.file.fd, buffer, this.writtenBytes);
-    this.hash.update(buffer);
-    this.writtenBytes += buffer.length;
-    this.unwrittenBytes -= buffer.length;
+  private sendClose(): void {
+    if (this.closeSent) return;
+    this.closeSent = true;
+    this.writer.close(this.handle);
+  }
+
+  private written(bytes: number): void {
+    this.unwrittenBytes -= bytes;
     this.wakeBacklogWaiters();
-    this.scheduleSync();
   }
 
-  private scheduleSync(): void {
-    if (this.syncTimer !== undefined) return;
-    this.syncTimer = setTimeout(() => {
-      this.syncTimer = undefined;
-      this.startSync();
-    }, this.settings.fsyncIntervalMs);
-    this.syncTimer.unref();
+  /** Wakes the waiters whose threshold the backlog is now under (all of them once it cannot shrink). */
+  private wakeBacklogWaiters(): void {
+    const open = this.state === "open";
+    const waiting = this.backlogWaiters;
+    this.backlogWaiters = waiting.filter((waiter) => open && this.unwrittenBytes > waiter.bytes);
+    for (const waiter of waiting) if (!this.backlogWaiters.includes(waiter)) waiter.wake();
   }
 
-  /** Runs beside the write pump, so a slow fdatasync never holds writes back. */
-  private startSync(): void {
-    if (this.syncRunning || this.state !== "open") return;
-    this.syncRunning = true;
-    this.syncDone = this.syncData();
-  }
-
-  private async syncData(): Promise<void> {
-    const syncedBytes = this.writtenBytes;
-    try {
-      await datasyncFd(this.file.fd);
-      await this.syncDirectoryOnce();
-    } catch (error) {
-      this.fail(this.writeError(error));
-    }
-    this.syncRunning = false;
-    if (this.state === "open" && this.writtenBytes > syncedBytes) this.scheduleSync();
-  }
-
-  private async syncDirectoryOnce(): Promise<void> {
-    if (this.directorySynced) return;
-    await fsyncDirectory(dirname(this.file.absolutePath));
-    this.directorySynced = true;
-  }
-
-  /** Never rejects: after a failure it resolves with what was written as whole lines. */
-  private async finish(): Promise<ClosedRecording> {
-    this.append("o", this.outputEncoder.end());
-    this.append("i", this.inputEncoder.end());
-    if (this.state === "open") this.state = "closing";
-    this.wakeBacklogWaiters();
-    await this.waitForIdle();
-    if (this.state === "closing") await this.syncAndClose();
-    await this.released;
-    return {
-      relativePath: this.relativePath,
-      sha256: this.hash.digest("hex"),
-      bytes: this.writtenBytes,
-    };
-  }
-
-  private async syncAndClose(): Promise<void> {
-    this.stopSyncTimer();
-    try {
-      await fsyncFd(this.file.fd);
-      await this.syncDirectoryOnce();
-    } catch (error) {
-      this.fail(this.writeError(error));
-      return;
-    }
-    this.state = "closed";
-    await closeFd(this.file.fd).catch((error: unknown) => this.markFailed(this.writeError(error)));
-  }
-
-  /** Until neither a write nor an fdatasync is in flight on the descriptor. */
-  private async waitForIdle(): Promise<void> {
-    while (this.pumpRunning || this.syncRunning) await Promise.all([this.pumpDone, this.syncDone]);
-  }
-
-  private fail(error: RecordingError): void {
-    if (this.state === "failed") return;
-    this.markFailed(error);
-    this.released = this.releaseFile();
-  }
-
-  /** Records the failure, drops queued data and tells each listener once. */
+  /** Records the failure, drops batched events and tells each listener once. */
   private markFailed(error: RecordingError): void {
+    if (this.state === "failed") return;
     this.state = "failed";
     this.failure = error;
-    this.pending = [];
-    this.stopSyncTimer();
+    this.batch.discard();
     this.wakeBacklogWaiters();
     const listeners = this.failureListeners;
     this.failureListeners = [];
     for (const listener of listeners) queueMicrotask(() => listener(error));
-  }
-
-  /** After the pump stops: cut a torn write back to the last whole line, sync, close (best effort). */
-  private async releaseFile(): Promise<void> {
-    await this.waitForIdle();
-    await truncateFd(this.file.fd, this.writtenBytes).catch(() => undefined);
-    await datasyncFd(this.file.fd).catch(() => undefined);
-    await closeFd(this.file.fd).catch(() => undefined);
-  }
-
-  private stopSyncTimer(): void {
-    clearTimeout(this.syncTimer);
-    this.syncTimer = undefined;
-  }
-
-  private writeError(error: unknown): RecordingError {
-    const reason = errorMessage(error).replace(/\s+/g, " ");
-    return new RecordingError(
-      "ERR_RECORDING_WRITE",
-      `recording ${this.relativePath} could not be written: ${reason}`,
-    );
   }
 
   private backlogError(): RecordingError {

@@ -31,6 +31,12 @@ export interface RecordingStore {
    * leads elsewhere) or cannot be deleted.
    */
   remove(relativePath: string): Promise<void>;
+  /**
+   * Stops the thread that writes the recordings, for shutdown once the
+   * sessions have ended; a recording still open fails and its file is closed
+   * as a crash would leave it.
+   */
+  close(): Promise<void>;
 }
 
 export interface SessionRecording {

@@ -26,11 +26,24 @@ export interface RecordingsSetup {
   now: () => Date;
 }
 
-export function createSessionRecordings(setup: RecordingsSetup): SessionRecordings {
+export interface ServedRecordings extends SessionRecordings {
+  /** For shutdown, once the sessions have ended: closes the recordings still open; resolves when all are signed and indexed. */
+  drain(): Promise<void>;
+}
+
+export function createSessionRecordings(setup: RecordingsSetup): ServedRecordings {
+  const open = new Set<SessionRecording>();
   return {
     required: setup.required,
     recordInput: setup.recordInput,
-    open: (id, sessionId, header) => openIndexed(setup, id, sessionId, header),
+    open: (id, sessionId, header) => {
+      const recording = openIndexed(setup, id, sessionId, header, () => open.delete(recording));
+      open.add(recording);
+      return recording;
+    },
+    drain: async () => {
+      await Promise.all([...open].map((recording) => recording.close()));
+    },
   };
 }
 
@@ -39,6 +52,7 @@ function openIndexed(
   id: string,
   sessionId: string,
   header: CastHeader,
+  indexed: () => void,
 ): SessionRecording {
   const recording = setup.store.create(id, header);
   setup.index.recordingOpened({
@@ -58,6 +72,7 @@ function openIndexed(
   const close = () => {
     closing ??= recording.close().then((closed) => {
       registerClosed(setup, id, closed, failed ? "failed" : "closed");
+      indexed();
       return closed;
     });
     return closing;

@@ -79,6 +79,7 @@ export async function startServer(
   });
   const trust = loadTrust(loaded, audit);
 
+  const servedRecordings = createSessionRecordings(recordings);
   const context: BastionContext = {
     audit,
     now,
@@ -89,7 +90,7 @@ export async function startServer(
     loginTimeoutMs: config.ssh.login_timeout,
     upstreamTimeoutMs: config.ssh.upstream_timeout,
     shellStartupTimeoutMs: config.ssh.shell_startup_timeout,
-    recordings: createSessionRecordings(recordings),
+    recordings: servedRecordings,
   };
   let ssh: RunningBastion;
   try {
@@ -110,6 +111,8 @@ export async function startServer(
     policyStats: policy.stats,
     close: async (reason) => {
       await ssh.close(reason);
+      await servedRecordings.drain();
+      await recordings.store.close();
       await retention?.close();
       trust.revocation.close();
       policy.close();

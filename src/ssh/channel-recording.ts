@@ -26,8 +26,8 @@ export interface ChannelRecorder {
 }
 
 /** Output waits above this many unwritten recording bytes, until the backlog is under the low mark. */
-const BACKLOG_HIGH = 2 * 2 ** 20;
-const BACKLOG_LOW = 512 * 2 ** 10;
+export const BACKLOG_HIGH = 2 * 2 ** 20;
+export const BACKLOG_LOW = 512 * 2 ** 10;
 
 export interface RecorderOptions {
   recordInput: boolean;

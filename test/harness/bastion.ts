@@ -85,7 +85,8 @@ export interface TestBastion {
   /** Process id of `portcullis serve` (for benchmarks reading its CPU time). */
   serverPid: number | undefined;
   /** Kills `portcullis serve` with SIGKILL and starts it again on the same directory (new port). */
-  crashAndRestart(): Promise<void>;
+  /** Stops the server with `signal` (SIGKILL: a crash; SIGTERM: a shutdown) and starts it again on a new port. */
+  restart(signal?: NodeJS.Signals): Promise<void>;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
@@ -242,9 +243,9 @@ async function assembleBastion(dir: string, options: BastionOptions): Promise<Te
         await new Promise((wake) => setTimeout(wake, 50));
       }
     },
-    crashAndRestart: async () => {
+    restart: async (signal = "SIGKILL") => {
       const exited = new Promise((resolveExit) => server.once("exit", resolveExit));
-      server.kill("SIGKILL");
+      server.kill(signal);
       await exited;
       stderr = "";
       server = spawnServe();

@@ -80,6 +80,43 @@ describe("a bastion killed mid-session", () => {
   });
 });
 
+describe("the writer thread stopping mid-session", () => {
+  test("fails the open recording once and closes its file as a crash would, marked", async () => {
+    const { store } = newStore();
+    const header = { width: 80, height: 24, title: "writer stops", startedAt: new Date() };
+    const recording = store.create("20261122T031600Z-stopped001", header);
+    const failures: Error[] = [];
+    recording.onFailure((error) => failures.push(error));
+    recording.output(Buffer.from("written before the stop\r\n"));
+    await recording.whenBelow(0);
+    await store.close();
+    recording.output(Buffer.from("after the stop\r\n"));
+    const closed = await recording.close();
+    assert.equal(failures.length, 1);
+    assert.match(
+      failures[0]?.message ?? "",
+      /^recording \S+ could not be written: the writer thread stopped/,
+    );
+    const path = store.absolutePath(recording.relativePath);
+    assert.deepEqual(closed, {
+      relativePath: recording.relativePath,
+      sha256: sha256Of(path),
+      bytes: statSync(path).size,
+    });
+    const cast = parseCast(path);
+    assert.equal(outputText(cast), "written before the stop\r\n");
+    assert.equal(cast.events.at(-1)?.[2], "interrupted");
+
+    const next = store.create("20261122T031600Z-stopped002", header);
+    next.output(Buffer.from("a new writer thread\r\n"));
+    await next.close();
+    assert.equal(
+      outputText(parseCast(store.absolutePath(next.relativePath))),
+      "a new writer thread\r\n",
+    );
+  });
+});
+
 describe("closeInterrupted()", () => {
   function writeFile(store: RecordingStore, relativePath: string, content: string): string {
     const path = store.absolutePath(relativePath);

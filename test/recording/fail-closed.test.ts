@@ -90,6 +90,7 @@ describe("a full disk", () => {
     });
     for (let i = 0; i < 1000 && !failed; i++) {
       recording.output(chunk);
+      await recording.whenBelow(2 ** 20); // as a session's output is paced
       await nextTurn();
     }
     const error = await failures.first;

@@ -4,15 +4,15 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
-import { JsonTextEncoder, jsonStringBytes } from "../../src/recording/json-text.js";
+import { jsonStringBytes, Utf8Joiner } from "../../src/recording/json-text.js";
 
 /** Decodes a stream split into chunks the way the recorder does. */
 function encodeSplit(chunks: Buffer[]): string {
-  const encoder = new JsonTextEncoder();
-  const literals = [...chunks.map((chunk) => encoder.write(chunk)), encoder.end()];
-  return literals
-    .filter((literal) => literal !== undefined)
-    .map((literal) => JSON.parse(literal.toString("utf8")) as string)
+  const joiner = new Utf8Joiner();
+  const texts = [...chunks.map((chunk) => joiner.write(chunk)), joiner.end()];
+  return texts
+    .filter((text) => text !== undefined)
+    .map((text) => JSON.parse(jsonStringBytes(text).toString("utf8")) as string)
     .join("");
 }
 
@@ -42,15 +42,24 @@ test("any bytes, split anywhere, decode like the whole stream would", () => {
 });
 
 test("a character split byte by byte is carried until complete", () => {
-  const encoder = new JsonTextEncoder();
+  const joiner = new Utf8Joiner();
   const fox = Buffer.from("🦊");
-  assert.equal(encoder.write(fox.subarray(0, 1)), undefined);
-  assert.equal(encoder.write(fox.subarray(1, 3)), undefined);
-  assert.equal(encoder.write(fox.subarray(3))?.toString(), '"🦊"');
-  assert.equal(encoder.end(), undefined);
+  assert.equal(joiner.write(fox.subarray(0, 1)), undefined);
+  assert.equal(joiner.write(fox.subarray(1, 3)), undefined);
+  assert.equal(Buffer.from(joiner.write(fox.subarray(3)) ?? []).toString(), "🦊");
+  assert.equal(joiner.end(), undefined);
 });
 
 test("quotes, backslashes and control characters get JSON escapes; other bytes are copied", () => {
   const text = 'a"b\\c\u0000\u001b[0m\r\n\u007fé';
   assert.equal(jsonStringBytes(Buffer.from(text)).toString("utf8"), JSON.stringify(text));
+});
+
+test("the literal of any text is byte for byte what JSON.stringify writes", () => {
+  fc.assert(
+    fc.property(fc.string({ unit: "binary" }), (text) => {
+      assert.equal(jsonStringBytes(Buffer.from(text)).toString("utf8"), JSON.stringify(text));
+    }),
+    { numRuns: 2000 },
+  );
 });

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import Database from "better-sqlite3";
 import {
@@ -177,6 +177,30 @@ access:
     await castWith("access to db1 denied");
   });
 
+  it("a shutdown during a session closes, signs and indexes its recording before the process ends", async () => {
+    const term = shell(alice, "web1");
+    try {
+      term.type("echo before-shutdown-$((3*3))\r");
+      await term.expect("before-shutdown-9");
+      await bastion.restart("SIGTERM");
+    } finally {
+      term.kill();
+    }
+    const path = await castWith("before-shutdown-9");
+    const { events } = readCast(path);
+    assert.doesNotMatch(events.at(-1)?.[2] ?? "", /interrupted/);
+    const list = await bastion.cli(["recordings", "list", "--user", "alice@example.com"]);
+    const newest = list.stdout.trim().split("\n")[0]?.split(/\s+/)[0] ?? "";
+    const show = await bastion.cli(["recordings", "show", newest]);
+    assert.match(show.stdout, /before-shutdown|\(closed\)/);
+    assert.match(
+      show.stdout,
+      new RegExp(`${basename(path).replace(".cast", "")}\\.cast \\(closed\\)`),
+    );
+    const verified = await bastion.cli(["recordings", "verify", newest]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+  });
+
   it("lists and shows sessions, and verify reports a changed file and a deleted audit row", async () => {
     const list = await bastion.cli(["recordings", "list", "--user", "alice@example.com"]);
     assert.equal(list.code, 0, list.stderr);
@@ -217,7 +241,7 @@ access:
       term.type("echo before-crash-$((2*2))\r");
       await term.expect("before-crash-4");
       await new Promise((wake) => setTimeout(wake, 1500)); // past fsync_interval_ms
-      await bastion.crashAndRestart();
+      await bastion.restart();
     } finally {
       term.kill();
     }
