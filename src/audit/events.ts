@@ -21,6 +21,8 @@ export const AUDIT_EVENTS = [
   "policy.error",
   "ca.revocation_reload",
   "ca.revocation_error",
+  "cert.issued",
+  "cert.rejected",
   "signal",
   "server.start",
   "server.stop",

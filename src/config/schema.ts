@@ -3,6 +3,8 @@
 // config file's directory. Keys keep YAML's snake_case.
 import { resolve } from "node:path";
 import { z } from "zod";
+import { isLoopbackHost, isSecureOrLoopbackUrl } from "../oidc/loopback.js";
+import { HOST_NAME_PATTERN } from "../openssh/host-name.js";
 import { parseHostPort } from "../policy/address.js";
 import { publicKeyLineSchema } from "../policy/public-key.js";
 import { durationSchema } from "../util/units.js";
@@ -26,6 +28,41 @@ const listenSchema = parsedString(
 const urlSchema = parsedString(parseHttpUrl, "expected an http:// or https:// URL");
 const textSchema = z.string().min(1);
 
+/** OIDC issuers: https, or http only on a loopback host (demo, tests). */
+function parseIssuerUrl(text: string): string {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (url === undefined || !isSecureOrLoopbackUrl(url)) {
+    throw new RangeError("expected an https:// URL (http:// only on a loopback address)");
+  }
+  if (url.search !== "" || url.hash !== "")
+    throw new RangeError("must not have a query or fragment");
+  return text;
+}
+
+const issuerSchema = parsedString(parseIssuerUrl, "expected an https:// URL");
+
+/** How one issuer's claims become a certificate's user and groups (docs/login.md). */
+const claimMappingFields = {
+  groups: z.array(textSchema).default([]),
+  allowed_groups: z.array(textSchema).optional(),
+  group_map: z.record(textSchema, textSchema).default({}),
+  required_claims: z
+    .record(textSchema, z.union([textSchema, z.array(textSchema).min(1)]))
+    .default({}),
+  username_prefix: z.string().default(""),
+  max_token_age: durationSchema.optional(),
+  cap_to_token_lifetime: z.boolean().default(false),
+};
+
+const workloadIssuerSchema = z.strictObject({
+  issuer: issuerSchema,
+  audience: textSchema,
+  username_claim: textSchema.default("sub"),
+  groups_claim: textSchema.optional(),
+  cert_ttl: durationSchema.prefault("1h"),
+  ...claimMappingFields,
+});
+
 /** The schema for a config file in `dir` (relative paths resolve against it). */
 export function configSchema(dir: string) {
   const pathSchema = textSchema.transform((path) => resolve(dir, path));
@@ -35,6 +72,17 @@ export function configSchema(dir: string) {
         .strictObject({
           listen: listenSchema.prefault("0.0.0.0:2222"),
           host_key: pathSchema.prefault("keys/host_ed25519"),
+          host_certificate: pathSchema.prefault("keys/host_ed25519-cert.pub"),
+          host_ca: pathSchema.prefault("keys/host_ca.pub"),
+          host_names: z
+            .array(
+              z.string().regex(HOST_NAME_PATTERN, {
+                error: "expected a host name or address (no spaces, commas or wildcards)",
+              }),
+            )
+            .min(1)
+            .optional(),
+          host_certificate_ttl: durationSchema.prefault("365d"),
           login_timeout: durationSchema.prefault("30s"),
           upstream_timeout: durationSchema.prefault("10s"),
           shell_startup_timeout: durationSchema.prefault("15s"),
@@ -45,15 +93,28 @@ export function configSchema(dir: string) {
           listen: listenSchema.prefault("127.0.0.1:8080"),
           public_url: urlSchema.optional(),
           tls: z.strictObject({ cert: pathSchema, key: pathSchema }).optional(),
+          rate_limit: z
+            .strictObject({
+              max: z.number().int().positive().default(10),
+              window: durationSchema.prefault("1m"),
+            })
+            .prefault({}),
+        })
+        .refine((http) => http.tls !== undefined || isLoopbackHost(http.listen.host), {
+          error:
+            "plain http is only allowed on a loopback address: set http.tls.cert and http.tls.key",
+          path: ["listen"],
         })
         .optional(),
       oidc: z
         .strictObject({
-          issuer: urlSchema,
+          issuer: issuerSchema,
           client_id: textSchema,
           username_claim: textSchema.default("email"),
           groups_claim: textSchema.default("groups"),
           cert_ttl: durationSchema.prefault("8h"),
+          ...claimMappingFields,
+          workloads: z.array(workloadIssuerSchema).default([]),
         })
         .optional(),
       ca: z
@@ -100,9 +161,20 @@ export function configSchema(dir: string) {
         })
         .prefault({}),
     })
-    .refine((config) => config.oidc === undefined || config.oidc.cert_ttl <= config.ca.max_ttl, {
-      error: "must not exceed ca.max_ttl",
-      path: ["oidc", "cert_ttl"],
+    .superRefine((config, ctx) => {
+      const { oidc, ca } = config;
+      if (oidc === undefined) return;
+      const ttls: [number, PropertyKey[]][] = [
+        [oidc.cert_ttl, ["oidc", "cert_ttl"]],
+        ...oidc.workloads.map((workload, index): [number, PropertyKey[]] => [
+          workload.cert_ttl,
+          ["oidc", "workloads", index, "cert_ttl"],
+        ]),
+      ];
+      for (const [ttl, path] of ttls) {
+        if (ttl > ca.max_ttl)
+          ctx.addIssue({ code: "custom", message: "must not exceed ca.max_ttl", path });
+      }
     })
     .prefault({});
 }

@@ -92,7 +92,20 @@ export function reachableTargets(policy: Policy, subject: AccessSubject): Reacha
   });
 }
 
-function isSubject(subjects: Principals, request: AccessSubject): boolean {
+/** Whether some access entry that can open a session lets this subject forward ports (certificates carry `permit-port-forwarding` only then). */
+export function mayForward(
+  policy: Policy,
+  subject: Pick<AccessSubject, "user" | "groups">,
+): boolean {
+  return policy.access.some(
+    (entry) =>
+      entry.forwarding === "allow" &&
+      entry.session !== "deny" &&
+      isSubject(entry.subjects, subject),
+  );
+}
+
+function isSubject(subjects: Principals, request: Pick<AccessSubject, "user" | "groups">): boolean {
   return (
     subjects.users.includes(request.user) ||
     request.groups.some((group) => subjects.groups.includes(group))

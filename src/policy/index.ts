@@ -5,6 +5,7 @@ export {
   type AccessRequest,
   type AccessSubject,
   decideSessionAccess,
+  mayForward,
   type ReachableTarget,
   reachableTargets,
 } from "./access.js";

@@ -1,14 +1,18 @@
 // Assembles a running bastion from a loaded configuration: audit log, trust
 // anchors (user CA + extra CAs + revocation list), policy, vault, the SSH
-// listener and the recordings' retention. Used by `portcullis serve` and
-// `portcullis demo`.
+// listener, the HTTP listener (certificate issuance, when `http` and `oidc`
+// are configured) and the recordings' retention. Used by `portcullis serve`
+// and `portcullis demo`.
 
 import { readFileSync } from "node:fs";
 import { type AuditLog, createAuditLog } from "../audit/log.js";
 import type { CertificateTrust } from "../auth/certificate-check.js";
+import { secondsToDate } from "../auth/validity.js";
 import { loadCertificateAuthority } from "../ca/authority.js";
+import { hostCaKnownHostsLine, loadHostCertificate } from "../ca/host-ca.js";
 import { RevocationList } from "../ca/revocation.js";
 import type { LoadedConfig } from "../config/index.js";
+import { type RunningHttpServer, startConfiguredHttpServer } from "../http/index.js";
 import { publicKeyFromBlob } from "../openssh/keys.js";
 import { createLocalRecordingStore, loadAuditKey } from "../recording/index.js";
 import type { BastionContext } from "../ssh/context.js";
@@ -27,6 +31,8 @@ import { type RetentionPruner, startRetentionPruner } from "./retention.js";
 
 export interface StartedServer {
   ssh: RunningBastion;
+  /** The HTTP listener (certificate issuance), when `http` and `oidc` are configured. */
+  http?: RunningHttpServer;
   audit: AuditLog;
   /** Loads the policy again; keeps the running one when the new one is broken. */
   reloadPolicy(): boolean;
@@ -68,6 +74,7 @@ export async function startServer(
   };
   await recoverInterrupted(recordings, audit);
   const hostKey = readKeyFile(config.ssh.host_key, "ssh.host_key");
+  const hostCertificate = checkedHostCertificate(loaded, hostKey, audit, now());
   const vault = openVault(
     config.vault.path,
     resolveMasterKey({ masterKeyFile: config.vault.master_key_file }),
@@ -92,20 +99,48 @@ export async function startServer(
     shellStartupTimeoutMs: config.ssh.shell_startup_timeout,
     recordings: servedRecordings,
   };
-  let ssh: RunningBastion;
-  try {
-    ssh = await startBastion(hostKey, options.listen ?? config.ssh.listen, context);
-  } catch (error) {
+  const release = () => {
     trust.revocation.close(); // its watcher would keep the process alive
     policy.close();
     index.close();
+  };
+  let ssh: RunningBastion;
+  try {
+    ssh = await startBastion(
+      { key: hostKey, ...(hostCertificate ? { certificate: hostCertificate } : {}) },
+      options.listen ?? config.ssh.listen,
+      context,
+    );
+  } catch (error) {
+    release();
     throw error;
   }
-  audit.emit("server.start", { ssh_listen: `${ssh.host}:${ssh.port}` });
+  let http: RunningHttpServer | undefined;
+  try {
+    http = await startConfiguredHttpServer(loaded, {
+      audit,
+      now,
+      policy: policy.current,
+      revocation: trust.revocation,
+      store: index,
+      caKeys: trust.current.caKeys,
+      sshPort: ssh.port,
+      hostCaLine: () => hostCaKnownHostsLine(config),
+    });
+  } catch (error) {
+    await ssh.close("the HTTP listener could not start");
+    release();
+    throw error;
+  }
+  audit.emit("server.start", {
+    ssh_listen: `${ssh.host}:${ssh.port}`,
+    ...(http === undefined ? {} : { http_listen: `${http.host}:${http.port}` }),
+  });
   const retention = startRetention(config.recordings.retention, recordings, audit);
 
   return {
     ssh,
+    ...(http === undefined ? {} : { http }),
     audit,
     reloadPolicy: () => policy.reload("signal"),
     policyStats: policy.stats,
@@ -113,6 +148,7 @@ export async function startServer(
       await ssh.close(reason);
       await servedRecordings.drain();
       await recordings.store.close();
+      await http?.close();
       await retention?.close();
       trust.revocation.close();
       policy.close();
@@ -141,6 +177,29 @@ function readKeyFile(path: string, key: string): Buffer {
       `${key}: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? errorMessage(error)}`,
     ]);
   }
+}
+
+/** The host certificate's blob once checked against the host key and host CA; undefined (logged) without one. */
+function checkedHostCertificate(
+  loaded: LoadedConfig,
+  hostKey: Buffer,
+  audit: AuditLog,
+  now: Date,
+): Buffer | undefined {
+  const { ssh, ca } = loaded.config;
+  const certificate = loadHostCertificate(ssh, { hostKey, now, clockSkewMs: ca.clock_skew });
+  if (certificate === undefined) {
+    audit.info("no host certificate: serving the plain host key only", {
+      host_certificate: ssh.host_certificate,
+    });
+    return undefined;
+  }
+  audit.info("presenting host certificate", {
+    key_id: certificate.keyId,
+    principals: certificate.principals.join(","),
+    valid_before: secondsToDate(certificate.validBefore).toISOString(),
+  });
+  return certificate.blob;
 }
 
 function loadTrust(

@@ -1,8 +1,10 @@
 // The bastion's SSH listener: owns the ssh2 Server and the set of live
 // connections (so that SIGTERM can end each one with a message). Each
-// connection's state lives in its own BastionConnection, never here.
+// connection's state lives in its own BastionConnection, never here. With a
+// host certificate, the (patched) ssh2 offers it first and the plain key too.
 
 import type { AddressInfo, Server as NetServer } from "node:net";
+import type { EncryptedPrivateKey } from "ssh2";
 import ssh2 from "ssh2";
 import { newSessionId } from "../session/session-id.js";
 import { PortcullisError } from "../util/errors.js";
@@ -16,6 +18,13 @@ export interface SshListen {
   port: number;
 }
 
+export interface BastionHostKey {
+  /** The host private key file's contents. */
+  key: Buffer;
+  /** An OpenSSH host certificate blob for `key`, checked by the caller (src/ca/host-ca.ts). */
+  certificate?: Buffer;
+}
+
 export interface RunningBastion {
   port: number;
   host: string;
@@ -24,12 +33,14 @@ export interface RunningBastion {
 }
 
 export async function startBastion(
-  hostKey: Buffer,
+  hostKey: BastionHostKey,
   listen: SshListen,
   context: BastionContext,
 ): Promise<RunningBastion> {
   const connections = new Set<BastionConnection>();
-  const server = new Server({ hostKeys: [hostKey], ident: "Portcullis" }, (client, info) => {
+  // `certificate` is the patch's addition to ssh2's { key } host key entry.
+  const hostKeys: EncryptedPrivateKey[] = [hostKey];
+  const server = new Server({ hostKeys, ident: "Portcullis" }, (client, info) => {
     const connection = new BastionConnection(client, context, newSessionId(context.now()), info.ip);
     connections.add(connection);
     // Interactive echo must not wait for Nagle's algorithm.

@@ -1,7 +1,9 @@
 // The SQLite audit index (better-sqlite3, WAL): queues audit events and
-// writes them in batched transactions, off the caller's error path (a
-// failure goes to onFailure listeners, never into record()). Reads flush the
-// queue first, so a caller always sees what it recorded.
+// writes them in batched transactions, never in the caller's turn of the
+// event loop and one batch per turn (better-sqlite3 is synchronous), off the
+// caller's error path (a failure goes to onFailure listeners, never into
+// record()). Reads flush the queue first, so a caller always sees what it
+// recorded.
 
 import Database from "better-sqlite3";
 import { errorMessage, PortcullisError } from "../util/errors.js";
@@ -15,6 +17,7 @@ import type {
   AuditRecord,
   ChainProblem,
   CommandRow,
+  IssuedCertificateRow,
   PrunableRecording,
   RecordingClosed,
   RecordingRow,
@@ -22,7 +25,7 @@ import type {
   SessionSummary,
 } from "./types.js";
 
-const DEFAULTS = { flushIntervalMs: 250, maxBatch: 500, busyTimeoutMs: 1000 };
+const DEFAULTS = { flushIntervalMs: 250, maxBatch: 200, busyTimeoutMs: 1000 };
 /** Beyond this many unwritten events (the database failing for long), the oldest are dropped. */
 const MAX_QUEUED = 100_000;
 /** SQLite errors worth retrying: the batch stays queued. Any other error drops it. */
@@ -82,6 +85,7 @@ class SqliteAuditIndex implements AuditIndex {
   private queue: QueuedEvent[] = [];
   private oldestQueuedAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private stepScheduled = false;
   private closed = false;
 
   constructor(
@@ -100,7 +104,7 @@ class SqliteAuditIndex implements AuditIndex {
       this.requireOpen();
       this.queue.push(toQueued(record));
       this.oldestQueuedAt ??= this.now().getTime();
-      if (this.batchDue()) this.flush();
+      if (this.batchDue()) this.flushSoon();
       else this.scheduleFlush();
     } catch (error) {
       this.fail(error);
@@ -200,24 +204,77 @@ class SqliteAuditIndex implements AuditIndex {
     return this.run("listing recordings", () => this.reader.recordings(id));
   }
 
+  recordIssuedCertificate(row: IssuedCertificateRow): boolean {
+    const changes = this.run(
+      "recording an issued certificate",
+      () =>
+        this.db
+          .prepare(
+            `INSERT INTO issued_certificates (serial, key_id, principals, groups, issuer, subject,
+               key_fingerprint, source_ip, issued_at, valid_after, valid_before)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (serial) DO NOTHING`,
+          )
+          .run(
+            row.serial.toString(),
+            row.keyId,
+            JSON.stringify(row.principals),
+            JSON.stringify(row.groups),
+            row.issuer,
+            row.subject,
+            row.keyFingerprint,
+            row.sourceIp ?? null,
+            row.issuedAt.getTime(),
+            row.validAfter.getTime(),
+            row.validBefore.getTime(),
+          ).changes,
+    );
+    return changes === 1;
+  }
+
+  issuedCertificates(keyId?: string): IssuedCertificateRow[] {
+    return this.run("listing issued certificates", () => this.reader.issuedCertificates(keyId));
+  }
+
   verifyChain(): ChainProblem[] {
     return this.run("verifying the audit chain", () => verifyChain(this.db));
   }
 
   flush(): void {
     this.cancelTimer();
-    while (this.queue.length > 0 && !this.closed) {
-      const batch = this.queue.slice(0, this.maxBatch);
-      try {
-        const head = this.db.transaction(() => this.writer.append(batch))();
-        this.writer.commit(head);
-        this.queue.splice(0, batch.length);
-      } catch (error) {
-        this.onBatchError(error, batch.length);
-        return;
-      }
-    }
+    while (this.queue.length > 0 && !this.closed) if (!this.writeBatch()) return;
     this.oldestQueuedAt = undefined;
+  }
+
+  /** Writes the oldest batch; false (and the failure reported) if it could not. */
+  private writeBatch(): boolean {
+    const batch = this.queue.slice(0, this.maxBatch);
+    try {
+      const head = this.db.transaction(() => this.writer.append(batch))();
+      this.writer.commit(head);
+      this.queue.splice(0, batch.length);
+      return true;
+    } catch (error) {
+      this.onBatchError(error, batch.length);
+      return false;
+    }
+  }
+
+  /** In the next turn of the event loop, not in the caller's. */
+  private flushSoon(): void {
+    if (this.stepScheduled) return;
+    this.stepScheduled = true;
+    setImmediate(() => {
+      this.stepScheduled = false;
+      this.flushStep();
+    });
+  }
+
+  /** One batch now and the rest in later turns, so that no turn waits for more than one batch. */
+  private flushStep(): void {
+    this.cancelTimer();
+    if (this.closed || this.queue.length === 0 || !this.writeBatch()) return;
+    if (this.queue.length > 0) this.flushSoon();
+    else this.oldestQueuedAt = undefined;
   }
 
   close(): void {
@@ -240,7 +297,7 @@ class SqliteAuditIndex implements AuditIndex {
   private scheduleFlush(): void {
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
-      this.flush();
+      this.flushStep();
     }, this.flushIntervalMs);
   }
 

@@ -5,6 +5,7 @@
 import type Database from "better-sqlite3";
 import type {
   CommandRow,
+  IssuedCertificateRow,
   PrunableRecording,
   RecordingRow,
   RecordingStatus,
@@ -90,6 +91,38 @@ function toRecording(row: RecordingDbRow): RecordingRow {
       title: row.title,
       prunedAt: optionalDate(row.pruned_at),
     },
+  );
+}
+
+interface IssuedCertificateDbRow {
+  serial: string;
+  key_id: string;
+  principals: string;
+  groups: string;
+  issuer: string;
+  subject: string;
+  key_fingerprint: string;
+  source_ip: string | null;
+  issued_at: number;
+  valid_after: number;
+  valid_before: number;
+}
+
+function toIssuedCertificate(row: IssuedCertificateDbRow): IssuedCertificateRow {
+  return withPresent(
+    {
+      serial: BigInt(row.serial),
+      keyId: row.key_id,
+      principals: JSON.parse(row.principals) as string[],
+      groups: JSON.parse(row.groups) as string[],
+      issuer: row.issuer,
+      subject: row.subject,
+      keyFingerprint: row.key_fingerprint,
+      issuedAt: new Date(row.issued_at),
+      validAfter: new Date(row.valid_after),
+      validBefore: new Date(row.valid_before),
+    },
+    { sourceIp: row.source_ip },
   );
 }
 
@@ -226,6 +259,17 @@ export class IndexReader {
             .all(session)
     ) as RecordingDbRow[];
     return rows.map(toRecording);
+  }
+
+  issuedCertificates(keyId?: string): IssuedCertificateRow[] {
+    const rows = (
+      keyId === undefined
+        ? this.db.prepare("SELECT * FROM issued_certificates ORDER BY issued_at DESC").all()
+        : this.db
+            .prepare("SELECT * FROM issued_certificates WHERE key_id = ? ORDER BY issued_at DESC")
+            .all(keyId)
+    ) as IssuedCertificateDbRow[];
+    return rows.map(toIssuedCertificate);
   }
 
   openRecordings(): RecordingRow[] {

@@ -115,11 +115,30 @@ ALTER TABLE recordings ADD COLUMN pruned_at INTEGER;
 CREATE INDEX recordings_unpruned ON recordings (ended_at) WHERE pruned_at IS NULL;
 `;
 
+/** Every user certificate issued from an OIDC token (`POST /v1/certs`), by serial. */
+const ISSUED_CERTIFICATES = `
+CREATE TABLE issued_certificates (
+  serial          TEXT PRIMARY KEY,
+  key_id          TEXT NOT NULL,
+  principals      TEXT NOT NULL,
+  groups          TEXT NOT NULL,
+  issuer          TEXT NOT NULL,
+  subject         TEXT NOT NULL,
+  key_fingerprint TEXT NOT NULL,
+  source_ip       TEXT,
+  issued_at       INTEGER NOT NULL,
+  valid_after     INTEGER NOT NULL,
+  valid_before    INTEGER NOT NULL
+);
+CREATE INDEX issued_certificates_by_key_id ON issued_certificates (key_id, issued_at);
+`;
+
 /** Never edit or reorder an entry once released: append a new one. */
 export const MIGRATIONS: readonly Migration[] = [
   { description: "events chain, sessions, commands, auth events, recordings", sql: CORE_TABLES },
   { description: "trigram text index on command lines", sql: COMMAND_TEXT_INDEX },
   { description: "pruned_at on recordings (retention)", sql: RECORDING_PRUNED_AT },
+  { description: "issued user certificates (serial, identity)", sql: ISSUED_CERTIFICATES },
 ];
 
 export function schemaVersion(db: Database.Database): number {

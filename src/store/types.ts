@@ -95,6 +95,23 @@ export interface ChainProblem {
   detail: string;
 }
 
+/** A user certificate issued from an OIDC token: its serial and who it was issued to. */
+export interface IssuedCertificateRow {
+  serial: bigint;
+  keyId: string;
+  principals: string[];
+  groups: string[];
+  /** The token's issuer and subject. */
+  issuer: string;
+  subject: string;
+  /** The certified public key ("SHA256:…"). */
+  keyFingerprint: string;
+  sourceIp?: string;
+  issuedAt: Date;
+  validAfter: Date;
+  validBefore: Date;
+}
+
 export interface AuditIndex {
   /**
    * Queues one audit event; written in batched transactions (at least every
@@ -121,6 +138,14 @@ export interface AuditIndex {
   getSession(id: string): { session: SessionSummary; commands: CommandRow[] } | undefined;
   /** All recordings, or one session's. */
   recordings(id?: string): RecordingRow[];
+  /**
+   * Records an issued certificate at once (it must be on disk before the
+   * certificate is handed out). False when the serial is already recorded;
+   * throws PortcullisError when the database fails.
+   */
+  recordIssuedCertificate(row: IssuedCertificateRow): boolean;
+  /** Issued certificates, newest first; only `keyId`'s when given. */
+  issuedCertificates(keyId?: string): IssuedCertificateRow[];
   /** Empty when the chain is intact. */
   verifyChain(): ChainProblem[];
   /** Writes the queue now (synchronously). */
@@ -134,7 +159,7 @@ export interface AuditIndexOptions {
   path: string;
   /** Default 250 ms. */
   flushIntervalMs?: number;
-  /** Default 500 events. */
+  /** Default 200 events: the longest a turn of the event loop waits for the index. */
   maxBatch?: number;
   /** How long a write waits for another connection's lock before failing; default 1000 ms. */
   busyTimeoutMs?: number;

@@ -19,7 +19,13 @@ import {
 } from "./cli.js";
 
 const EXAMPLE_POLICIES = fileURLToPath(new URL("../../../policies", import.meta.url));
-const PRIVATE_FILES = ["keys/host_ed25519", "keys/user_ca", "keys/vault.key", "keys/audit_ed25519"];
+const PRIVATE_FILES = [
+  "keys/host_ed25519",
+  "keys/user_ca",
+  "keys/vault.key",
+  "keys/audit_ed25519",
+  "keys/host_ca",
+];
 const KEY_PAIRS = [
   { path: "keys/host_ed25519", comment: "portcullis host key" },
   { path: "keys/user_ca", comment: "portcullis user CA" },

@@ -94,6 +94,9 @@ describe("config defaults", () => {
         login_timeout: 30_000,
         upstream_timeout: 10_000,
         shell_startup_timeout: 15_000,
+        host_certificate: "/srv/pc/keys/host_ed25519-cert.pub",
+        host_ca: "/srv/pc/keys/host_ca.pub",
+        host_certificate_ttl: 31_536_000_000,
       },
       ca: {
         user_key: "/srv/pc/keys/user_ca",
@@ -127,6 +130,7 @@ describe("config defaults", () => {
     assert.deepEqual(config.http, {
       listen: { host: "127.0.0.1", port: 8080 },
       public_url: "https://bastion.example.com",
+      rate_limit: { max: 10, window: 60_000 },
     });
     assert.deepEqual(config.oidc, {
       issuer: "https://idp.example.com",
@@ -134,6 +138,12 @@ describe("config defaults", () => {
       username_claim: "email",
       groups_claim: "groups",
       cert_ttl: 28_800_000,
+      groups: [],
+      group_map: {},
+      required_claims: {},
+      username_prefix: "",
+      cap_to_token_lifetime: false,
+      workloads: [],
     });
   });
 

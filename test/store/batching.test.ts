@@ -1,10 +1,11 @@
 // Tests for the write queue (src/store/audit-index.ts): events reach the
 // file only when a batch is due (size, age by the injected clock, the timer,
-// or an explicit flush), each batch in one transaction; and a failing
+// or an explicit flush), never in the caller's turn, each batch in one
+// transaction and one batch per turn; and a failing
 // database reaches onFailure, never the caller of record().
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { setTimeout as sleep } from "node:timers/promises";
+import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
 import { type AuditIndex, openAuditIndex } from "../../src/store/index.js";
 import { at, connection, freshPath, recordAll, typicalConnection } from "./helpers.js";
@@ -40,17 +41,34 @@ describe("batched writes", () => {
     index.close();
   });
 
-  test("a full batch is written at once", () => {
+  test("a full batch is written in the next turn of the event loop, not in the caller's", async () => {
     const path = freshPath();
     const index = openAuditIndex({ path, flushIntervalMs: 60_000, maxBatch: 5 });
     for (let n = 0; n < 4; n++) tick(index, n);
+    await nextTurn();
     assert.equal(eventsOnDisk(path), 0);
     tick(index, 4);
+    assert.equal(eventsOnDisk(path), 0);
+    await nextTurn();
     assert.equal(eventsOnDisk(path), 5);
     index.close();
   });
 
-  test("the oldest queued event's age, by the injected clock, makes a batch due", () => {
+  test("a long queue is written one batch per turn", async () => {
+    const path = freshPath();
+    const index = openAuditIndex({ path, flushIntervalMs: 60_000, maxBatch: 5 });
+    for (let n = 0; n < 12; n++) tick(index, n);
+    const written: number[] = [];
+    for (let turn = 0; turn < 4; turn++) {
+      await nextTurn();
+      written.push(eventsOnDisk(path));
+    }
+    assert.deepEqual(written, [5, 10, 12, 12]);
+    assert.deepEqual(index.verifyChain(), []);
+    index.close();
+  });
+
+  test("the oldest queued event's age, by the injected clock, makes a batch due", async () => {
     const path = freshPath();
     let clock = 0;
     const index = openAuditIndex({
@@ -65,9 +83,11 @@ describe("batched writes", () => {
     assert.equal(eventsOnDisk(path), 0);
     clock = 1_000;
     tick(index, 2);
+    await nextTurn();
     assert.equal(eventsOnDisk(path), 3);
     clock = 1_500;
     tick(index, 3);
+    await nextTurn();
     assert.equal(eventsOnDisk(path), 3, "the age counts from the oldest event still queued");
     index.close();
     assert.equal(eventsOnDisk(path), 4, "close() writes what is queued");
@@ -94,7 +114,7 @@ describe("batched writes", () => {
 });
 
 describe("failures reach onFailure, not the caller", () => {
-  test("a locked database: record() does not throw, the failure is reported and the events are retried", () => {
+  test("a locked database: record() does not throw, the failure is reported and the events are retried", async () => {
     const path = freshPath();
     const index = openAuditIndex({ path, flushIntervalMs: 60_000, maxBatch: 1, busyTimeoutMs: 20 });
     const failures: Error[] = [];
@@ -103,7 +123,7 @@ describe("failures reach onFailure, not the caller", () => {
     intruder.exec("BEGIN EXCLUSIVE");
     assert.doesNotThrow(() => tick(index, 0));
     assert.doesNotThrow(() => tick(index, 1));
-    assert.ok(failures.length >= 1);
+    await waitFor(() => failures.length >= 1);
     assert.match(failures[0]?.message ?? "", /locked|busy/i);
     intruder.exec("ROLLBACK");
     intruder.close();

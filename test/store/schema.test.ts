@@ -39,6 +39,7 @@ describe("migrations", () => {
         "commands",
         "commands_text",
         "events",
+        "issued_certificates",
         "recordings",
         "sessions",
       ],

@@ -1,13 +1,27 @@
-// `portcullis ca sign|revoke`: break-glass certificate issuance and the
-// revocation list (which a running server picks up without a restart).
+// `portcullis ca sign|revoke|sign-host|known-hosts`: break-glass user
+// certificate issuance, the revocation list (which a running server picks
+// up without a restart), and the bastion's own host certificate.
 
 import type { Command } from "commander";
+import { secondsToDate } from "../../auth/validity.js";
 import { signUserKeyFile } from "../../ca/authority.js";
+import {
+  bastionHostNames,
+  hostCaKnownHostsLine,
+  hostCaPrivateKeyPath,
+  signHostKeyFile,
+} from "../../ca/host-ca.js";
 import { revoke } from "../../ca/revocation.js";
 import { ConfigError } from "../../util/errors.js";
 import { parseDuration } from "../../util/units.js";
 import { configFor } from "../config-option.js";
 import { durationOption } from "../option-parsers.js";
+
+interface SignHostOptions {
+  hostName: string[];
+  ttl?: string;
+  caKey?: string;
+}
 
 interface SignOptions {
   user: string;
@@ -16,7 +30,7 @@ interface SignOptions {
 }
 
 export function registerCaCommands(program: Command): void {
-  const ca = program.command("ca").description("user certificate authority");
+  const ca = program.command("ca").description("user and host certificate authorities");
   ca.command("sign")
     .description("issue a user certificate for KEY.pub, written to KEY-cert.pub")
     .requiredOption("--user <email>", "identity (key id and principal)")
@@ -52,5 +66,47 @@ export function registerCaCommands(program: Command): void {
       const { config } = configFor(command);
       revoke(config.ca.revocation_file, entry);
       process.stdout.write(`revoked ${entry}\n`);
+    });
+  registerHostCommands(ca);
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function registerHostCommands(ca: Command): void {
+  ca.command("sign-host")
+    .description("issue the bastion's host certificate (ssh.host_certificate) with the host CA")
+    .option(
+      "--host-name <name>",
+      "a name users reach the bastion by; repeat for several (default: ssh.host_names)",
+      collect,
+      [],
+    )
+    .option("--ttl <duration>", "validity (default: ssh.host_certificate_ttl)", durationOption)
+    .option("--ca-key <file>", "host CA private key (default: ssh.host_ca without .pub)")
+    .action((options: SignHostOptions, command: Command) => {
+      const { ssh } = configFor(command).config;
+      const certificate = signHostKeyFile({
+        hostCaKeyPath: options.caKey ?? hostCaPrivateKeyPath(ssh),
+        hostKeyPath: ssh.host_key,
+        certificatePath: ssh.host_certificate,
+        hostNames: options.hostName.length > 0 ? options.hostName : bastionHostNames(ssh),
+        ttlMs: options.ttl ? parseDuration(options.ttl) : ssh.host_certificate_ttl,
+        now: new Date(),
+      });
+      const until = secondsToDate(certificate.validBefore).toISOString();
+      process.stdout.write(
+        `${ssh.host_certificate}\nvalid for ${certificate.principals.join(", ")} until ${until}; restart portcullis serve to present it\n`,
+      );
+    });
+  ca.command("known-hosts")
+    .description("print the @cert-authority known_hosts line that trusts the bastion's host CA")
+    .action((_options, command: Command) => {
+      const line = hostCaKnownHostsLine(configFor(command).config);
+      if (line === undefined) {
+        throw new ConfigError(["ssh.host_ca: no host CA public key (run portcullis init)"]);
+      }
+      process.stdout.write(`${line}\n`);
     });
 }

@@ -1,0 +1,38 @@
+// `GET /.well-known/portcullis`: what `portcullis login` needs to find the
+// identity provider, the bastion's SSH address and the lines to trust it.
+
+import type { SshPublicKey } from "../openssh/keys.js";
+
+export interface DiscoverySource {
+  readonly issuer: string;
+  readonly clientId: string;
+  /** The user CA and any extra trusted user CAs. */
+  readonly userCaPublicKeys: readonly SshPublicKey[];
+  /** The SSH host users connect to; absent: the host name the request came to. */
+  readonly sshHost?: string;
+  readonly sshPort: number;
+  /**
+   * The `@cert-authority` known_hosts line for the bastion's host CA, read
+   * on each request (a rotated CA is served without a restart); absent or
+   * undefined: `host_ca` is null.
+   */
+  readonly hostCaLine?: () => string | undefined;
+}
+
+export interface DiscoveryDocument {
+  issuer: string;
+  client_id: string;
+  user_ca_public_keys: string[];
+  ssh: { host: string; port: number };
+  host_ca: string | null;
+}
+
+export function discoveryDocument(source: DiscoverySource, requestHost: string): DiscoveryDocument {
+  return {
+    issuer: source.issuer,
+    client_id: source.clientId,
+    user_ca_public_keys: source.userCaPublicKeys.map((key) => key.toLine()),
+    ssh: { host: source.sshHost ?? requestHost, port: source.sshPort },
+    host_ca: source.hostCaLine?.() ?? null,
+  };
+}
