@@ -176,7 +176,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "portcullis-bench-audit-"));
   try {
     const path = join(dir, "audit.db");
-    const index = openAuditIndex({ path });
+    const index = openAuditIndex({ path, checkpointIntervalMs: 1000 }); // as the server opens it
     const sustained = await fill(index);
     const timings = queryTimings(index, path);
     const verify = timed(() => index.verifyChain(), 1);

@@ -8,6 +8,7 @@ import { errorMessage, PortcullisError } from "../util/errors.js";
 import { registerCaCommands } from "./commands/ca.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerInitCommand } from "./commands/init.js";
+import { registerLoginCommand } from "./commands/login.js";
 import { registerPolicyCommands } from "./commands/policy.js";
 import { registerRecordingsCommands } from "./commands/recordings.js";
 import { registerServeCommand } from "./commands/serve.js";
@@ -32,6 +33,7 @@ function buildProgram(): Command {
     registerInitCommand,
     registerServeCommand,
     registerDemoCommand,
+    registerLoginCommand,
     registerCaCommands,
     registerVaultCommands,
     registerTargetsCommands,

@@ -24,6 +24,8 @@ export interface BastionParts {
   readonly caKeys: readonly SshPublicKey[];
   /** The port the SSH listener is on. */
   readonly sshPort: number;
+  /** The bastion's host public key line. */
+  readonly hostKey: string;
   /** The `@cert-authority` line of the bastion's host CA, when there is one. */
   readonly hostCaLine?: () => string | undefined;
 }
@@ -71,6 +73,7 @@ export async function startConfiguredHttpServer(
       userCaPublicKeys: parts.caKeys,
       ...(sshHost === undefined ? {} : { sshHost }),
       sshPort: parts.sshPort,
+      hostKey: parts.hostKey,
       ...(parts.hostCaLine === undefined ? {} : { hostCaLine: parts.hostCaLine }),
     },
     issuance: {

@@ -36,3 +36,8 @@ declare module "oidc-provider" {
     ): Promise<void>;
   }
 }
+
+declare module "oidc-provider/lib/adapters/memory_adapter.js" {
+  /** A factory of in-memory adapters sharing one store (per call). */
+  export function createMemoryAdapter(clockToleranceSeconds?: number): (model: string) => unknown;
+}

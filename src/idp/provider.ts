@@ -8,6 +8,7 @@ import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import Provider from "oidc-provider";
+import { createMemoryAdapter } from "oidc-provider/lib/adapters/memory_adapter.js";
 import { accountFor, type DemoUser, extraClaimNames } from "./accounts.js";
 import { handleInteraction, INTERACTION_PATH } from "./interactions.js";
 
@@ -89,6 +90,10 @@ function providerConfiguration(
       url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
     },
     cookies: { keys: [cookieKey] },
+    // oidc-provider's own in-memory store, one per provider, chosen on purpose
+    // (passing it explicitly also stops the "you MUST change it" warning that
+    // would confuse demo users: nothing here is meant to survive a restart).
+    adapter: createMemoryAdapter(),
     ttl: {
       IdToken: options.idTokenTtlSeconds ?? 3600,
       DeviceCode: 600,

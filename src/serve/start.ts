@@ -13,7 +13,7 @@ import { hostCaKnownHostsLine, loadHostCertificate } from "../ca/host-ca.js";
 import { RevocationList } from "../ca/revocation.js";
 import type { LoadedConfig } from "../config/index.js";
 import { type RunningHttpServer, startConfiguredHttpServer } from "../http/index.js";
-import { publicKeyFromBlob } from "../openssh/keys.js";
+import { parsePrivateKey, publicKeyFromBlob } from "../openssh/keys.js";
 import { createLocalRecordingStore, loadAuditKey } from "../recording/index.js";
 import type { BastionContext } from "../ssh/context.js";
 import { type RunningBastion, type SshListen, startBastion } from "../ssh/server.js";
@@ -55,7 +55,7 @@ export async function startServer(
     options.audit ??
     createAuditLog({ level: config.logging.level, file: config.logging.audit_file });
   const now = () => new Date();
-  const index = openAuditIndex({ path: config.database.path });
+  const index = openAuditIndex({ path: config.database.path, checkpointIntervalMs: 1000 });
   index.onFailure((error) =>
     log.error("audit index write failed", { reason: errorMessage(error) }),
   );
@@ -125,6 +125,7 @@ export async function startServer(
       store: index,
       caKeys: trust.current.caKeys,
       sshPort: ssh.port,
+      hostKey: parsePrivateKey(hostKey.toString("utf8"), "ssh.host_key").public.toLine(),
       hostCaLine: () => hostCaKnownHostsLine(config),
     });
   } catch (error) {

@@ -8,6 +8,7 @@
 import Database from "better-sqlite3";
 import { errorMessage, PortcullisError } from "../util/errors.js";
 import { canonicalJson, verifyChain } from "./chain.js";
+import { BackgroundCheckpointer } from "./checkpointer.js";
 import { ChainWriter, type QueuedEvent } from "./derive.js";
 import { IndexReader } from "./queries.js";
 import { migrate } from "./schema.js";
@@ -25,24 +26,36 @@ import type {
   SessionSummary,
 } from "./types.js";
 
-const DEFAULTS = { flushIntervalMs: 250, maxBatch: 200, busyTimeoutMs: 1000 };
+const DEFAULTS = { flushIntervalMs: 250, maxBatch: 100, busyTimeoutMs: 1000 };
 /** Beyond this many unwritten events (the database failing for long), the oldest are dropped. */
 const MAX_QUEUED = 100_000;
 /** SQLite errors worth retrying: the batch stays queued. Any other error drops it. */
 const TRANSIENT = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOMEM|PROTOCOL)/;
 
 export function openAuditIndex(options: AuditIndexOptions): AuditIndex {
-  const db = openDatabase(options.path, options.busyTimeoutMs ?? DEFAULTS.busyTimeoutMs);
-  return new SqliteAuditIndex(db, options);
+  const background = options.checkpointIntervalMs !== undefined && options.path !== ":memory:";
+  const db = openDatabase(
+    options.path,
+    options.busyTimeoutMs ?? DEFAULTS.busyTimeoutMs,
+    background,
+  );
+  const index = new SqliteAuditIndex(db, options);
+  if (background) index.checkpointInBackground(options.path, options.checkpointIntervalMs ?? 0);
+  return index;
 }
 
-function openDatabase(path: string, busyTimeoutMs: number): Database.Database {
+function openDatabase(
+  path: string,
+  busyTimeoutMs: number,
+  backgroundCheckpoints: boolean,
+): Database.Database {
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { timeout: busyTimeoutMs });
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
+    if (backgroundCheckpoints) db.pragma("wal_autocheckpoint = 0");
     migrate(db);
     return db;
   } catch (error) {
@@ -86,6 +99,7 @@ class SqliteAuditIndex implements AuditIndex {
   private oldestQueuedAt: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private stepScheduled = false;
+  private checkpointer: BackgroundCheckpointer | undefined;
   private closed = false;
 
   constructor(
@@ -277,8 +291,14 @@ class SqliteAuditIndex implements AuditIndex {
     else this.oldestQueuedAt = undefined;
   }
 
+  /** Hands WAL checkpoints to a thread of their own (see checkpointer.ts). */
+  checkpointInBackground(path: string, intervalMs: number): void {
+    this.checkpointer = new BackgroundCheckpointer(path, intervalMs, (error) => this.fail(error));
+  }
+
   close(): void {
     if (this.closed) return;
+    void this.checkpointer?.stop();
     this.flush();
     this.cancelTimer();
     this.closed = true;

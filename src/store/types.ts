@@ -159,9 +159,15 @@ export interface AuditIndexOptions {
   path: string;
   /** Default 250 ms. */
   flushIntervalMs?: number;
-  /** Default 200 events: the longest a turn of the event loop waits for the index. */
+  /** Default 100 events: the longest a turn of the event loop waits for the index. */
   maxBatch?: number;
   /** How long a write waits for another connection's lock before failing; default 1000 ms. */
   busyTimeoutMs?: number;
+  /**
+   * For a long-running writer (the server): WAL checkpoints run in a thread
+   * of their own this often, instead of in a commit on the caller's thread.
+   * Unset (the CLI, tests): SQLite's automatic checkpoints.
+   */
+  checkpointIntervalMs?: number;
   now?: () => Date;
 }

@@ -27,7 +27,8 @@ export interface TokenResponse {
   expires_in: number;
 }
 
-class Browser {
+/** A cookie-keeping client that submits the provider's pages as a browser would. */
+export class Browser {
   readonly #cookies = new Map<string, string>();
 
   async request(url: string, form?: Record<string, string>): Promise<Response> {
@@ -43,18 +44,26 @@ class Browser {
     return response;
   }
 
-  /** Requests `url`, then follows redirects with GET until a page that is not a redirect. */
-  async follow(url: string, form?: Record<string, string>): Promise<{ url: string; body: string }> {
+  /** Requests `url` (a form post when `form` is given), then follows redirects with GET; the last answer. */
+  async visit(
+    url: string,
+    form?: Record<string, string>,
+  ): Promise<{ url: string; status: number; body: string }> {
     let current = url;
     let response = await this.request(current, form);
     while (response.status >= 300 && response.status < 400) {
       current = new URL(response.headers.get("location") ?? "", current).href;
       response = await this.request(current);
     }
-    const body = await response.text();
-    if (!response.ok)
-      throw new Error(`${current} answered ${response.status}: ${body.slice(0, 300)}`);
-    return { url: current, body };
+    return { url: current, status: response.status, body: await response.text() };
+  }
+
+  /** As visit(), but the last answer must be a success. */
+  async follow(url: string, form?: Record<string, string>): Promise<{ url: string; body: string }> {
+    const page = await this.visit(url, form);
+    if (page.status < 200 || page.status >= 300)
+      throw new Error(`${page.url} answered ${page.status}: ${page.body.slice(0, 300)}`);
+    return page;
   }
 
   /** Requests `url` and follows redirects until one points at `prefix`; returns that location. */
@@ -167,14 +176,21 @@ export async function deviceFlowTokens(issuer: string, signIn: SignIn): Promise<
     signIn.username,
     signIn.password,
   );
+  return tokens(await redeemDeviceCode(issuer, signIn.clientId, device.device_code));
+}
+
+/** The token endpoint's raw answer for a device code (as the polling client asks). */
+export async function redeemDeviceCode(
+  issuer: string,
+  clientId: string,
+  deviceCode: string,
+): Promise<Response> {
   const { token_endpoint } = await discover(issuer);
-  return tokens(
-    await postForm(token_endpoint, {
-      grant_type: "urn:ietf:params:oauth:grant-type:device_code",
-      device_code: device.device_code,
-      client_id: signIn.clientId,
-    }),
-  );
+  return postForm(token_endpoint, {
+    grant_type: "urn:ietf:params:oauth:grant-type:device_code",
+    device_code: deviceCode,
+    client_id: clientId,
+  });
 }
 
 /** Signs in through authorization code + PKCE with a loopback redirect (never listened on). */

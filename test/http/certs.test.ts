@@ -275,6 +275,7 @@ test("GET /.well-known/portcullis describes the issuer, the CAs and the SSH addr
     client_id: "portcullis",
     user_ca_public_keys: [server.authority.publicKey.toLine()],
     ssh: { host: "bastion.example.test", port: 2222 },
+    host_key: server.hostKey,
     host_ca: "@cert-authority bastion.example.test ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHost",
   });
 });
@@ -283,7 +284,7 @@ test("plain http on a non-loopback address is refused before listening", async (
   const error = await startHttpServer({
     listen: { host: "0.0.0.0", port: 0 },
     rateLimit: { max: 1, windowMs: 1000 },
-    discovery: { issuer: "", clientId: "", userCaPublicKeys: [], sshPort: 22 },
+    discovery: { issuer: "", clientId: "", userCaPublicKeys: [], sshPort: 22, hostKey: "" },
     issuance: undefined as never,
     audit: undefined as never,
     now: () => new Date(),

@@ -21,6 +21,8 @@ export interface CertServer {
   readonly url: string;
   readonly dir: string;
   readonly authority: CertificateAuthority;
+  /** The host public key line the discovery document publishes. */
+  readonly hostKey: string;
   readonly revocation: RevocationList;
   readonly revocationFile: string;
   readonly index: AuditIndex;
@@ -58,6 +60,7 @@ export async function startCertServer(
 ): Promise<CertServer> {
   const dir = mkdtempSync(join(tmpdir(), "portcullis-http-"));
   const authority = loadCertificateAuthority(generateTestKey(dir, "ed25519").privatePath);
+  const hostKey = generateTestKey(dir, "ed25519");
   const revocationFile = join(dir, "revoked.txt");
   writeFileSync(revocationFile, "");
   const revocation = new RevocationList(revocationFile);
@@ -76,6 +79,7 @@ export async function startCertServer(
         userCaPublicKeys: [authority.publicKey],
         ...(options.sshHost === undefined ? {} : { sshHost: options.sshHost }),
         sshPort: 2222,
+        hostKey: hostKey.publicLine,
         ...(options.hostCaLine === undefined ? {} : { hostCaLine: () => options.hostCaLine }),
       },
       issuance: {
@@ -99,6 +103,7 @@ export async function startCertServer(
     url: server.url,
     dir,
     authority,
+    hostKey: hostKey.publicLine,
     revocation,
     revocationFile,
     index,

@@ -11,6 +11,7 @@ import {
   approveDeviceCode,
   authorizationCodeTokens,
   deviceFlowTokens,
+  redeemDeviceCode,
   startDeviceAuthorization,
 } from "../harness/oidc.js";
 import { ALICE, CLIENT_ID, startPeopleIdp } from "../oidc/fixtures.js";
@@ -63,15 +64,7 @@ test("a wrong password signs nobody in and the device code stays pending", async
     approveDeviceCode(device.verification_uri, device.user_code, ALICE.username, "wrong"),
     /answered 401/,
   );
-  const response = await fetch(`${idp.issuer}/token`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({
-      grant_type: "urn:ietf:params:oauth:grant-type:device_code",
-      device_code: device.device_code,
-      client_id: CLIENT_ID,
-    }).toString(),
-  });
+  const response = await redeemDeviceCode(idp.issuer, CLIENT_ID, device.device_code);
   assert.equal(((await response.json()) as { error: string }).error, "authorization_pending");
 });
 

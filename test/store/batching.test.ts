@@ -4,6 +4,7 @@
 // transaction and one batch per turn; and a failing
 // database reaches onFailure, never the caller of record().
 import assert from "node:assert/strict";
+import { statSync } from "node:fs";
 import { describe, test } from "node:test";
 import { setImmediate as nextTurn, setTimeout as sleep } from "node:timers/promises";
 import Database from "better-sqlite3";
@@ -187,3 +188,34 @@ function withFailures(): { index: AuditIndex; failures: Error[]; path: string } 
   index.onFailure((error) => failures.push(error));
   return { index, failures, path };
 }
+
+describe("WAL checkpoints for the server", () => {
+  /** Writes `count` events in batches, waits a little and returns the database file's size. */
+  async function fill(index: AuditIndex, path: string, count: number): Promise<number> {
+    for (let n = 0; n < count; n++) tick(index, n);
+    index.flush();
+    await sleep(300);
+    return statSync(path).size;
+  }
+
+  const serverIndex = (path: string, checkpointIntervalMs: number) =>
+    openAuditIndex({ path, flushIntervalMs: 60_000, maxBatch: 100, checkpointIntervalMs });
+
+  test("the writer's commits never checkpoint: the database file waits for the thread", async () => {
+    const path = freshPath();
+    const index = serverIndex(path, 60_000);
+    const before = statSync(path).size;
+    assert.equal(await fill(index, path, 20_000), before);
+    assert.ok(statSync(`${path}-wal`).size > before, "everything is in the WAL");
+    index.close();
+  });
+
+  test("the checkpoint thread copies the WAL into the database file every interval", async () => {
+    const path = freshPath();
+    const index = serverIndex(path, 50);
+    const before = statSync(path).size;
+    assert.ok((await fill(index, path, 20_000)) > before);
+    assert.deepEqual(index.verifyChain(), []);
+    index.close();
+  });
+});
