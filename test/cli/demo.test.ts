@@ -21,6 +21,7 @@ import {
   startDeviceAuthorization,
 } from "../harness/oidc.js";
 import { PtyDriver } from "../harness/pty.js";
+import { devicePrompt, loginEnvironment, makeTestHome } from "../login/helpers.js";
 import {
   CLI,
   CliProcess,
@@ -209,6 +210,37 @@ describe("portcullis demo", () => {
     assert.equal(result.code, 5);
   });
 
+  it("a new user follows the printed steps: the printed login line, then the printed ssh line, recorded", async () => {
+    const home = makeTestHome();
+    try {
+      const [program = "", ...loginArgs] = banner.loginLine.split(" ");
+      const login = new PtyDriver(program, loginArgs, { cols: 200, env: loginEnvironment(home) });
+      try {
+        const { uri, code } = await devicePrompt(login);
+        await approveDeviceCode(uri, code, "alice", passwordOf(banner, "alice"));
+        assert.equal((await login.exit(30_000)).exitCode, 0, login.output);
+      } finally {
+        login.kill();
+      }
+      // ssh reads ~/.ssh/config from the password database, not $HOME: -F names the test's.
+      const [ssh = "ssh", ...args] = banner.sshLine;
+      const result = await run(ssh, ["-F", home.sshConfig, ...args, "echo followed-$((3*4))"], {
+        env: loginEnvironment(home),
+      });
+      assert.equal(result.stdout, "followed-12\n", result.stderr);
+      const [node = "node", ...listArgs] = banner.recordingsLine.split(" ");
+      const deadline = Date.now() + 10_000;
+      let listed = "";
+      while (!/alice@example\.com/.test(listed) && Date.now() < deadline) {
+        listed = (await run(node, [...listArgs, "--text", "followed-"])).stdout;
+        await new Promise((wake) => setTimeout(wake, 100));
+      }
+      assert.match(listed, /alice@example\.com/);
+    } finally {
+      home.remove();
+    }
+  });
+
   it("audrey (auditors) signs in with code + PKCE; her group gets read-only commands", async () => {
     const audrey = await signedInKey("audrey", authorizationCodeTokens);
     assert.deepEqual(audrey.groups, ["auditors"]);
@@ -284,12 +316,24 @@ describe("portcullis demo", () => {
   it("audits the certificates, sessions and refused commands of the signed-in users", () => {
     const events = readAudit(banner.auditFile);
     const issued = events.filter((e) => e.event === "cert.issued").map((e) => e.user);
-    assert.deepEqual(issued, ["alice@example.com", "audrey@example.com", "bob@example.com"]);
+    // alice twice: by the test's own sign-in, then by the printed login line.
+    assert.deepEqual(issued, [
+      "alice@example.com",
+      "alice@example.com",
+      "audrey@example.com",
+      "bob@example.com",
+    ]);
     const sessions = events.filter((e) => e.event === "session.start" && e.target === "demo");
     // audrey's refused command never started a session on the target.
     assert.deepEqual(
       sessions.map((e) => e.user),
-      ["alice@example.com", "audrey@example.com", "alice@example.com", "alice@example.com"],
+      [
+        "alice@example.com",
+        "alice@example.com",
+        "audrey@example.com",
+        "alice@example.com",
+        "alice@example.com",
+      ],
     );
     const refused = events.find(
       (e) => e.event === "command" && e.line === "touch /tmp/audrey-was-here",

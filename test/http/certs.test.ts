@@ -5,7 +5,11 @@
 // the right status and reason and are audited.
 
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { get as httpsGet } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { decideUserCertificate } from "../../src/auth/certificate-check.js";
 import { revoke } from "../../src/ca/revocation.js";
@@ -291,4 +295,64 @@ test("plain http on a non-loopback address is refused before listening", async (
   }).catch((caught: unknown) => caught);
   assert.ok(error instanceof ConfigError);
   assert.match(error.message, /^http\.listen: plain http is only allowed on a loopback address/);
+});
+
+test("with http.tls, the listener serves HTTPS with the configured certificate (any address)", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "portcullis-tls-"));
+  try {
+    execFileSync(
+      "openssl",
+      [
+        ...["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"],
+        ...["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-days", "1"],
+        ...["-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")],
+      ],
+      { stdio: "ignore" },
+    );
+    const cert = readFileSync(join(dir, "cert.pem"));
+    const tls = await startHttpServer({
+      listen: { host: "0.0.0.0", port: 0 },
+      tls: { cert, key: readFileSync(join(dir, "key.pem")) },
+      rateLimit: { max: 10, windowMs: 1000 },
+      discovery: {
+        issuer: "https://idp.example",
+        clientId: "c",
+        userCaPublicKeys: [],
+        sshPort: 22,
+        hostKey: "k",
+      },
+      issuance: undefined as never,
+      audit: undefined as never,
+      now: () => new Date(),
+    });
+    try {
+      assert.match(tls.url, /^https:\/\//);
+      const body = await new Promise<string>((resolve, reject) => {
+        const request = httpsGet(
+          `https://127.0.0.1:${tls.port}/.well-known/portcullis`,
+          { ca: cert },
+          (response) => {
+            let text = "";
+            response.on("data", (chunk: Buffer) => {
+              text += chunk;
+            });
+            response.on("end", () => resolve(text));
+          },
+        );
+        request.on("error", reject);
+      });
+      assert.equal((JSON.parse(body) as { issuer: string }).issuer, "https://idp.example");
+      const untrusted = await fetch(`https://127.0.0.1:${tls.port}/.well-known/portcullis`).catch(
+        (error: unknown) => error,
+      );
+      assert.ok(
+        untrusted instanceof Error,
+        "a client that does not trust the certificate is refused",
+      );
+    } finally {
+      await tls.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
