@@ -1,6 +1,6 @@
 // One open recording, on the main thread: events are timed here, as they
-// pass, and sent in batches (one per turn of the event loop, or sooner when
-// one would outgrow its buffer) to the writer thread, which encodes, hashes and writes them
+// pass, and sent in batches (5 ms after the first event, or sooner when one
+// would outgrow its buffer) to the writer thread, which encodes, hashes and writes them
 // (cast-file-writer.ts). This side keeps what the session needs to know: the
 // bytes not yet written (for pacing, and a bound whose excess fails the
 // recording), the failure (told once to each listener) and the digest at
@@ -25,6 +25,13 @@ export interface WriterSettings {
   readonly now: () => number;
 }
 
+/**
+ * A batch goes to the writer this long after its first event (or sooner when
+ * full): a bulk transfer then sends a few large messages instead of one per
+ * network read. Event times are taken as events arrive, not when sent.
+ */
+const SEND_AFTER_MS = 5;
+
 type State = "open" | "closing" | "closed" | "failed";
 
 export class LocalSessionRecording implements SessionRecording {
@@ -48,7 +55,7 @@ export class LocalSessionRecording implements SessionRecording {
     private readonly writer: RecordingWriterThread,
   ) {
     this.relativePath = file.relativePath;
-    this.batch = new EventBatchBuilder(writer.buffers);
+    this.batch = new EventBatchBuilder();
     let whenClosed: (result: ClosedRecording) => void = () => undefined;
     this.closed = new Promise((resolve) => {
       whenClosed = resolve;
@@ -133,10 +140,10 @@ export class LocalSessionRecording implements SessionRecording {
   private scheduleSend(): void {
     if (this.sendScheduled) return;
     this.sendScheduled = true;
-    setImmediate(() => {
+    setTimeout(() => {
       this.sendScheduled = false;
       this.send();
-    });
+    }, SEND_AFTER_MS);
   }
 
   private send(): void {

@@ -46,8 +46,6 @@ export type ToWriter =
 export type FromWriter =
   /** `bytes` of event data (as appended, before encoding) are now in the file. */
   | { readonly type: "written"; readonly handle: number; readonly bytes: number }
-  /** Batch data buffers the writer is done with, handed back (not per recording). */
-  | { readonly type: "returned"; readonly buffers: ArrayBuffer[] }
   | {
       readonly type: "failed";
       readonly handle: number;
@@ -63,30 +61,10 @@ export type FromWriter =
 
 /** The size of a batch's data buffer; a batch is sent before it would grow past it. */
 export const BATCH_BYTES = 256 * 1024;
-const MAX_FREE_BUFFERS = 16;
 
-/**
- * Batch data buffers go to the writer with their batch and come back once
- * encoded, so that a busy session's recording allocates (and collects) no
- * memory per batch.
- */
-export class BatchBufferPool {
-  private free: ArrayBuffer[] = [];
-
-  /** A buffer of at least `bytes` (memory of its own, never a slice of Buffer's shared pool, so it can be transferred). */
-  get(bytes: number): Uint8Array {
-    const pooled = bytes <= BATCH_BYTES ? this.free.pop() : undefined;
-    return pooled === undefined
-      ? Buffer.allocUnsafeSlow(Math.max(bytes, BATCH_BYTES))
-      : new Uint8Array(pooled);
-  }
-
-  /** Takes back buffers the writer is done with (only the standard size is kept). */
-  put(buffers: readonly ArrayBuffer[]): void {
-    for (const buffer of buffers)
-      if (buffer.byteLength === BATCH_BYTES && this.free.length < MAX_FREE_BUFFERS)
-        this.free.push(buffer);
-  }
+/** Memory of its own (never a slice of Buffer's shared pool, so it can be transferred); not zeroed. */
+function ownBuffer(bytes: number): Uint8Array {
+  return Buffer.allocUnsafeSlow(Math.max(bytes, BATCH_BYTES));
 }
 
 /** Collects one recording's events, copied as they come, until they are sent. */
@@ -96,8 +74,6 @@ export class EventBatchBuilder {
   private lengths: number[] = [];
   private data: Uint8Array | undefined;
   private bytes = 0;
-
-  constructor(private readonly pool: BatchBufferPool) {}
 
   /** Whether `bytes` more fit without outgrowing the buffer (an empty batch takes anything). */
   fits(bytes: number): boolean {
@@ -134,27 +110,21 @@ export class EventBatchBuilder {
     return batch;
   }
 
-  /** Drops what is batched, giving its buffer back. */
+  /** Drops what is batched. */
   discard(): void {
-    if (this.data !== undefined) this.pool.put([this.data.buffer as ArrayBuffer]);
     this.take();
   }
 
   private reserve(more: number): Uint8Array {
     if (this.data !== undefined && this.bytes + more <= this.data.length) return this.data;
-    const larger = this.pool.get(this.bytes + more);
-    if (this.data !== undefined) {
-      larger.set(this.data.subarray(0, this.bytes));
-      this.pool.put([this.data.buffer as ArrayBuffer]);
-    }
+    const larger = ownBuffer(this.bytes + more);
+    if (this.data !== undefined) larger.set(this.data.subarray(0, this.bytes));
     this.data = larger;
     return larger;
   }
 }
 
-/** The buffers a batch's message can hand over instead of copying. */
+/** The buffer a batch's message hands over instead of copying (the small arrays are copied). */
 export function transferList(batch: EventBatch): ArrayBuffer[] {
-  return [batch.kinds, batch.seconds, batch.lengths, batch.data].map(
-    (array) => array.buffer as ArrayBuffer,
-  );
+  return [batch.data.buffer as ArrayBuffer];
 }

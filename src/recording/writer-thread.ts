@@ -13,7 +13,6 @@ import { closeFd } from "./fd-io.js";
 import { closeInterruptedFile } from "./interrupted.js";
 import { type ClosedRecording, RecordingError } from "./types.js";
 import {
-  BatchBufferPool,
   type EventBatch,
   type FromWriter,
   type OpenMessage,
@@ -37,8 +36,6 @@ interface OpenRecording {
 const WORKER_URL = new URL("./writer-worker.js", import.meta.url);
 
 export class RecordingWriterThread {
-  /** Where the recordings' batches get their data buffers, and the writer gives them back. */
-  readonly buffers = new BatchBufferPool();
   private worker: Worker | undefined;
   private nextHandle = 1;
   private readonly recordings = new Map<number, OpenRecording>();
@@ -85,10 +82,6 @@ export class RecordingWriterThread {
   }
 
   private dispatch(message: FromWriter): void {
-    if (message.type === "returned") {
-      this.buffers.put(message.buffers);
-      return;
-    }
     const recording = this.recordings.get(message.handle);
     if (recording === undefined) return;
     const { listener, relativePath } = recording;

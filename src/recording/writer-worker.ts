@@ -12,18 +12,6 @@ if (port === null) throw new Error("writer-worker.js runs only as a worker threa
 const writers = new Map<number, CastFileWriter>();
 const report = (message: FromWriter) => port.postMessage(message);
 
-/** Encoded batches' data buffers, handed back together at the end of the turn. */
-let returning: ArrayBuffer[] = [];
-const giveBack = (buffer: ArrayBuffer): void => {
-  if (returning.length === 0)
-    setImmediate(() => {
-      const buffers = returning;
-      returning = [];
-      port.postMessage({ type: "returned", buffers } satisfies FromWriter, buffers);
-    });
-  returning.push(buffer);
-};
-
 port.on("message", (message: ToWriter) => {
   switch (message.type) {
     case "open":
@@ -31,7 +19,6 @@ port.on("message", (message: ToWriter) => {
       break;
     case "append":
       writers.get(message.handle)?.append(message.batch);
-      giveBack(message.batch.data.buffer as ArrayBuffer);
       break;
     case "close": {
       const writer = writers.get(message.handle);
