@@ -5,6 +5,7 @@
 
 import { Command, CommanderError } from "commander";
 import { errorMessage, PortcullisError } from "../util/errors.js";
+import { registerApprovalsCommands } from "./commands/approvals.js";
 import { registerCaCommands } from "./commands/ca.js";
 import { registerDemoCommand } from "./commands/demo.js";
 import { registerInitCommand } from "./commands/init.js";
@@ -39,6 +40,7 @@ function buildProgram(): Command {
     registerTargetsCommands,
     registerPolicyCommands,
     registerRecordingsCommands,
+    registerApprovalsCommands,
   ]) {
     register(program);
   }

@@ -152,7 +152,11 @@ export function configSchema(dir: string) {
         .prefault({}),
       database: z.strictObject({ path: pathSchema.prefault("data/portcullis.db") }).prefault({}),
       approvals: z
-        .strictObject({ webhook: urlSchema.optional(), timeout: durationSchema.prefault("10m") })
+        .strictObject({
+          webhook: urlSchema.optional(),
+          webhook_secret_file: pathSchema.optional(),
+          timeout: durationSchema.prefault("10m"),
+        })
         .prefault({}),
       logging: z
         .strictObject({

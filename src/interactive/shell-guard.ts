@@ -37,6 +37,19 @@ export interface ShellGuardHooks {
   end(message: string): void;
   /** Sees every keystroke as it arrives; `atPrompt` when the shell's line editor shows it. */
   typed?(data: Buffer, atPrompt: boolean): void;
+  /**
+   * An `approve` verdict: holds the line until a decision (the shell's gate
+   * keeps waiting meanwhile); `write` reaches the user. Absent: refused.
+   */
+  approve?(line: string, verdict: LineVerdict, write: (text: string) => void): HeldLine;
+}
+
+/** A line waiting for a decision; it gets the user's keystrokes meanwhile. */
+export interface HeldLine {
+  readonly outcome: Promise<{ allowed: boolean }>;
+  typed(data: Buffer): void;
+  /** The channel went away. */
+  abandon(): void;
 }
 
 export interface ShellGuardTiming {
@@ -85,6 +98,7 @@ export class ShellGuard {
   private acceptUnanswered = false;
   private noticeAtPrompt: string | undefined;
   private noticeAtStart: string | undefined;
+  private heldLine: HeldLine | undefined;
   private readonly startupTimer: NodeJS.Timeout;
 
   constructor(
@@ -105,13 +119,17 @@ export class ShellGuard {
       () => this.tampered("the shell integration did not start"),
       timing.startupMs,
     );
-    this.output.once("close", () => this.stopTimers());
-    this.input.once("close", () => this.stopTimers());
+    for (const stream of [this.input, this.output])
+      stream.once("close", () => {
+        this.stopTimers();
+        this.heldLine?.abandon();
+      });
   }
 
   // ---- user input ---------------------------------------------------------
 
   private onInput(chunk: Buffer): void {
+    if (this.heldLine !== undefined) return void this.heldLine.typed(chunk);
     if (this.holding) {
       this.held.push(chunk);
       return;
@@ -296,12 +314,37 @@ export class ShellGuard {
       this.answer(challenge, "allow");
       return;
     }
-    this.noticeAtPrompt =
-      verdict.decision === "approve"
-        ? `blocked: needs approval (approvals are not available yet): ${explainVerdict(verdict)}`
-        : `blocked: ${explainVerdict(verdict)}`;
-    this.answer(challenge, continuing ? "cancel" : "deny");
+    const refusal = continuing ? "cancel" : "deny";
+    if (verdict.decision === "approve" && this.hooks.approve !== undefined) {
+      this.output.push("\r\n"); // below the line the user just entered
+      this.holdForApproval(this.hooks.approve(step.text, verdict, this.writeNow), (allowed) => {
+        if (allowed) this.pending = step.pending;
+        this.answer(challenge, allowed ? "allow" : refusal);
+      });
+      return;
+    }
+    const needs = verdict.decision === "approve" ? "needs approval: " : "";
+    this.noticeAtPrompt = `blocked: ${needs}${explainVerdict(verdict)}`;
+    this.answer(challenge, refusal);
   }
+
+  /**
+   * The gate stays unanswered (the shell waits, holding exactly this line)
+   * while the user's keys go to the held line; what was typed after the
+   * Enter belongs to no line now and is dropped.
+   */
+  private holdForApproval(held: HeldLine, decided: (allowed: boolean) => void): void {
+    this.dropHeld();
+    this.heldLine = held;
+    void held.outcome.then(({ allowed }) => {
+      this.heldLine = undefined;
+      decided(allowed);
+    });
+  }
+
+  private readonly writeNow = (text: string): void => {
+    this.output.push(text);
+  };
 
   /**
    * Writes the verdict the shell's gate waits for. `cancel` refuses a line

@@ -24,7 +24,7 @@ export { loadPolicyDir } from "./load.js";
 export { type PolicyFileText, parsePolicyFiles } from "./parse.js";
 export { formatPublicKey, type PublicKey, parsePublicKeyLine } from "./public-key.js";
 export type { HoursWindow, Schedule, Weekday } from "./schedule.js";
-export { MASK_DETECTORS, RESERVED_TARGET_NAMES } from "./schema.js";
+export { APPROVER_CONSOLE_USER, MASK_DETECTORS, RESERVED_TARGET_NAMES } from "./schema.js";
 export { parseTargetSelector, type TargetSelector } from "./selector.js";
 export { extractCommands } from "./shell/index.js";
 export type * from "./types.js";

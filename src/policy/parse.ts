@@ -171,7 +171,8 @@ function buildRuleset(name: string, raw: RawRuleset, source: YamlSource, path: Y
 }
 
 function buildRule(id: string, raw: RawRule, location: SourceLocation): Rule {
-  const { allow, warn, approve, deny, reason, risk, exact, approvers } = raw;
+  const { allow, warn, approve, deny, reason, risk, exact, approvers, quorum, reuse, justify } =
+    raw;
   const [action, pattern] = ruleAction({ allow, warn, approve, deny });
   return {
     id,
@@ -182,6 +183,9 @@ function buildRule(id: string, raw: RawRule, location: SourceLocation): Rule {
     ...(reason === undefined ? {} : { reason }),
     ...(risk === undefined ? {} : { risk }),
     ...(approvers === undefined ? {} : { approvers }),
+    ...(quorum === undefined ? {} : { quorum }),
+    ...(reuse === undefined ? {} : { reuse }),
+    ...(justify === undefined ? {} : { justify }),
   };
 }
 

@@ -14,7 +14,8 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 const LOGIN = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
 
 /** The SSH user name reserved for the approver console (SPEC §2). */
-export const RESERVED_TARGET_NAMES: readonly string[] = ["approvals"];
+export const APPROVER_CONSOLE_USER = "approvals";
+export const RESERVED_TARGET_NAMES: readonly string[] = [APPROVER_CONSOLE_USER];
 
 /** Built-in masking detectors (SPEC §9). */
 export const MASK_DETECTORS = [
@@ -110,10 +111,18 @@ const scheduleSchema = z
     error: "needs days or hours",
   });
 
+/** How command approvals are decided: by a rule, or by default for an access entry's commands. */
+const approvalTuning = {
+  quorum: z.number().int().min(1).optional(),
+  reuse: durationSchema.optional(),
+  justify: z.boolean().optional(),
+};
+
 const approvalSchema = z.strictObject({
   approvers: principalsSchema,
   grant: durationSchema.optional(),
   timeout: durationSchema.optional(),
+  ...approvalTuning,
 });
 
 const fileRuleSchema = z
@@ -181,10 +190,17 @@ const ruleSchema = z
     risk: z.number().int().min(0).max(100).optional(),
     exact: z.boolean().default(false),
     approvers: principalsSchema.optional(),
+    ...approvalTuning,
   })
   .refine((rule) => RULE_ACTIONS.filter((action) => rule[action] !== undefined).length === 1, {
     error: `a rule needs exactly one of ${RULE_ACTIONS.join(", ")}`,
-  });
+  })
+  .refine(
+    (rule) =>
+      rule.approve !== undefined ||
+      (rule.quorum === undefined && rule.reuse === undefined && rule.justify === undefined),
+    { error: "quorum, reuse and justify only apply to approve rules" },
+  );
 
 const rulesetSchema = z.strictObject({
   default: ruleActionSchema,

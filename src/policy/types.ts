@@ -45,7 +45,17 @@ export interface TargetSelection {
   readonly labels?: ReadonlyMap<string, string>;
 }
 
-export interface Approval {
+/** How a command approval is decided; on a rule, or as an access entry's defaults (docs/approvals.md). */
+export interface ApprovalTuning {
+  /** Distinct approvers needed (default 1). */
+  readonly quorum?: number;
+  /** ms during which the requester may run the same approved line again without asking. */
+  readonly reuse?: number;
+  /** The requester must give a reason. */
+  readonly justify?: boolean;
+}
+
+export interface Approval extends ApprovalTuning {
   readonly approvers: Principals;
   /** How long a granted session approval lasts (ms); absent: until the session ends. */
   readonly grant?: number;
@@ -98,7 +108,7 @@ export type Pattern =
   /** Compiled without flags, against the normalized text of one simple command. */
   | { readonly kind: "regex"; readonly regex: RegExp };
 
-export interface Rule {
+export interface Rule extends ApprovalTuning {
   /** `rulesetName#N`, N counted from 1 in file order. */
   readonly id: string;
   readonly action: RuleAction;

@@ -5,6 +5,8 @@
 // and `portcullis demo`.
 
 import { readFileSync } from "node:fs";
+import { approvalsFromConfig } from "../approvals/from-config.js";
+import type { Approvals } from "../approvals/types.js";
 import { type AuditLog, createAuditLog } from "../audit/log.js";
 import type { CertificateTrust } from "../auth/certificate-check.js";
 import { secondsToDate } from "../auth/validity.js";
@@ -60,6 +62,7 @@ export async function startServer(
     log.error("audit index write failed", { reason: errorMessage(error) }),
   );
   const audit = indexedAuditLog(log, index, now);
+  const approvals = openApprovals(loaded, audit, now, index);
   const recordings: RecordingsSetup = {
     store: createLocalRecordingStore({
       dir: config.recordings.dir,
@@ -98,10 +101,13 @@ export async function startServer(
     upstreamTimeoutMs: config.ssh.upstream_timeout,
     shellStartupTimeoutMs: config.ssh.shell_startup_timeout,
     recordings: servedRecordings,
+    approvals,
+    approvalTimeoutMs: config.approvals.timeout,
   };
   const release = () => {
     trust.revocation.close(); // its watcher would keep the process alive
     policy.close();
+    approvals.close();
     index.close();
   };
   let ssh: RunningBastion;
@@ -153,11 +159,27 @@ export async function startServer(
       await retention?.close();
       trust.revocation.close();
       policy.close();
+      approvals.close();
       audit.emit("server.stop", { reason });
       audit.flush();
       index.close();
     },
   };
+}
+
+/** The approvals service on the database file; the index is closed if it cannot start. */
+function openApprovals(
+  loaded: LoadedConfig,
+  audit: AuditLog,
+  now: () => Date,
+  index: { close(): void },
+): Approvals {
+  try {
+    return approvalsFromConfig(loaded.config, audit, now);
+  } catch (error) {
+    index.close();
+    throw error;
+  }
 }
 
 /** Prunes at start-up (the interrupted recordings are closed by now) and every 24 h; none without a retention. */

@@ -15,8 +15,19 @@ import { ShellGuard, type ShellGuardTiming } from "../interactive/shell-guard.js
 import type { LineVerdict } from "../policy/command-types.js";
 import type { AccessDecision, Policy, RuleAction } from "../policy/index.js";
 import { decideSessionLine, decideShellLine, explainVerdict } from "../session/command-check.js";
+import {
+  type ApprovalGateContext,
+  type ApprovalSubject,
+  waitForApproval,
+} from "./approval-gate.js";
 import { type ChannelRecorder, commandMarker } from "./channel-recording.js";
-import { type ChannelStart, endWithMessage, type ProxyPlan } from "./session-channel.js";
+import {
+  type ChannelStart,
+  endWithMessage,
+  endWithStatus,
+  type PlanResult,
+  type ProxyPlan,
+} from "./session-channel.js";
 
 /** Exit status of an exec request the command policy refused (like a shell's "cannot execute"). */
 const BLOCKED_EXIT_STATUS = 126;
@@ -28,6 +39,10 @@ export interface CommandGateContext {
   guardTiming: ShellGuardTiming;
   /** The channel's recording, when there is one: markers per decided line, input. */
   recorder?: ChannelRecorder;
+  /** For lines the policy decides `approve`. */
+  approval: ApprovalGateContext;
+  /** What such a line asks the approvers (with the policy's settings for it). */
+  approvalSubject(line: string, verdict: LineVerdict): ApprovalSubject;
 }
 
 /** How to proxy a started channel, or undefined when the bastion refused it. */
@@ -35,7 +50,7 @@ export function planChannel(
   start: ChannelStart,
   channel: ServerChannel,
   context: CommandGateContext,
-): ProxyPlan | undefined {
+): PlanResult {
   if (start.kind === "exec") return planExec(start, channel, context);
   if (start.pty) return planInteractiveShell(start, channel, context);
   const reason = "a shell without a terminal cannot be checked line by line";
@@ -46,7 +61,7 @@ function planExec(
   start: ChannelStart,
   channel: ServerChannel,
   context: CommandGateContext,
-): ProxyPlan | undefined {
+): PlanResult {
   const line = start.command ?? "";
   const verdict = decideSessionLine(context.policy(), context.access.entry?.name, line);
   auditCommand(context, line, verdict, { determined_by: "exec" });
@@ -59,16 +74,34 @@ function planExec(
       channel.stderr.write(`portcullis: warning: ${because}\r\n`);
       return started;
     case "approve":
-      endWithMessage(
-        channel,
-        `blocked: needs approval (approvals are not available yet): ${because}`,
-        BLOCKED_EXIT_STATUS,
-      );
-      return undefined;
+      return execAfterApproval(line, verdict, started, channel, context);
     default:
       endWithMessage(channel, `blocked: ${because}`, BLOCKED_EXIT_STATUS);
       return undefined;
   }
+}
+
+/**
+ * The client waits (messages on stderr) until the request is decided; the
+ * command is opened upstream only once approved. A closed channel withdraws.
+ */
+async function execAfterApproval(
+  line: string,
+  verdict: LineVerdict,
+  started: ProxyPlan,
+  channel: ServerChannel,
+  context: CommandGateContext,
+): Promise<ProxyPlan | undefined> {
+  const wait = waitForApproval(context.approval, context.approvalSubject(line, verdict), {
+    write: (text) => channel.stderr.write(text),
+    interactive: false,
+    ...(started.request.reason === undefined ? {} : { reason: started.request.reason }),
+  });
+  channel.once("close", () => wait.abandon());
+  const { allowed } = await wait.outcome;
+  if (allowed) return started;
+  endWithStatus(channel, BLOCKED_EXIT_STATUS); // the conversation said why
+  return undefined;
 }
 
 function planInteractiveShell(
@@ -89,6 +122,11 @@ function planInteractiveShell(
       unverified: (reason) => unverifiedAction(reason, context),
       end: (message) => endWithMessage(channel, message),
       typed: (data, atPrompt) => context.recorder?.input(data, atPrompt),
+      approve: (line, verdict, write) =>
+        waitForApproval(context.approval, context.approvalSubject(line, verdict), {
+          write,
+          interactive: true,
+        }),
     },
     context.guardTiming,
   );

@@ -15,17 +15,28 @@ import type {
 import type { AuditFields } from "../audit/log.js";
 import { decideUserCertificate } from "../auth/certificate-check.js";
 import { DEFAULT_GUARD_TIMING } from "../interactive/shell-guard.js";
+import { approvalSettings, sessionApprovalSettings } from "../policy/approval-settings.js";
 import type { AccessDecision, Target } from "../policy/index.js";
-import { decideSessionAccess, parseTargetSelector, reachableTargets } from "../policy/index.js";
+import {
+  APPROVER_CONSOLE_USER,
+  decideSessionAccess,
+  parseTargetSelector,
+  reachableTargets,
+} from "../policy/index.js";
 import { errorMessage } from "../util/errors.js";
+import { type ApprovalGateContext, type ApprovalSubject, commandSubject } from "./approval-gate.js";
+import { runApproverConsole } from "./approver-console.js";
 import { type ChannelRecorder, recordChannel } from "./channel-recording.js";
 import { planChannel } from "./command-gate.js";
 import type { BastionContext } from "./context.js";
+import { SessionApproval } from "./session-approval.js";
 import {
   type ChannelStart,
   endWithMessage,
+  endWithStatus,
   handleSessionChannel,
   openUpstreamChannel,
+  type PlanResult,
   type ProxyPlan,
   pipeChannels,
 } from "./session-channel.js";
@@ -37,7 +48,11 @@ type Identity = Extract<ReturnType<typeof decideUserCertificate>, { ok: true }>[
 /** What the SSH user name resolved to once the user is authenticated. */
 type Selection =
   | { kind: "target"; access: AccessDecision }
+  /** `session: approve`: the first channel asks, the session starts once approved. */
+  | { kind: "approval"; access: AccessDecision; approval: SessionApproval }
   | { kind: "menu" }
+  /** The reserved user name `approvals`: the approver console, answered by the bastion. */
+  | { kind: "console" }
   | { kind: "refused"; reason: string };
 
 export class BastionConnection {
@@ -51,6 +66,7 @@ export class BastionConnection {
   private upstream: Promise<UpstreamClient> | undefined;
   private startedAt: Date | undefined;
   private sessionTimer: NodeJS.Timeout | undefined;
+  private sessionApproval: SessionApproval | undefined;
   private endReason = "client closed the connection";
 
   constructor(
@@ -143,7 +159,9 @@ export class BastionConnection {
   private onReady(): void {
     const selector = parseTargetSelector(this.sshUsername);
     const policy = this.context.policy();
-    if (policy.targets.has(selector.target)) {
+    if (this.sshUsername === APPROVER_CONSOLE_USER) {
+      this.selection = { kind: "console" };
+    } else if (policy.targets.has(selector.target)) {
       this.selectTarget(selector.target, selector.login);
     } else if (selector.login !== undefined) {
       this.refuse(`unknown target "${selector.target}"`);
@@ -168,13 +186,70 @@ export class BastionConnection {
       this.selection = { kind: "target", access };
       this.limitSessionLength(access);
     } else if (access.decision === "approve") {
-      this.refuse(
-        `access to ${target} needs approval (${access.reason}), and approvals are not available yet`,
-      );
+      this.awaitSessionApproval(access, identity);
     } else {
       this.refuse(`access to ${target} denied: ${access.reason}`);
     }
     return access;
+  }
+
+  /** An open grant lets the session start now; otherwise the first channel asks for one. */
+  private awaitSessionApproval(access: AccessDecision, identity: Identity): void {
+    const target = access.target?.name ?? "";
+    const approval = new SessionApproval({
+      gate: this.approvalGate(access),
+      subject: this.sessionSubject(access),
+      approvals: this.context.approvals,
+      tell: (message) => {
+        for (const channel of this.openChannels) channel.stderr.write(`portcullis: ${message}\r\n`);
+      },
+      end: (reason) => this.end(reason),
+    });
+    this.sessionApproval = approval;
+    const grant = this.context.approvals.activeGrant(identity.user, target);
+    if (grant === undefined) {
+      this.selection = { kind: "approval", access, approval };
+      return;
+    }
+    this.audit("approval.reused", { target, grant: grant.id, request: grant.request });
+    this.selection = { kind: "target", access };
+    this.limitSessionLength(access);
+    approval.follow(grant);
+  }
+
+  private sessionSubject(access: AccessDecision): ApprovalSubject {
+    const target = access.target?.name ?? "";
+    const entryName = access.entry?.name;
+    return {
+      kind: "session",
+      line: "session",
+      rule: `access:${entryName ?? ""}`,
+      reason: access.reason,
+      description: `access to ${target} (${access.reason})`,
+      settings: () => {
+        const entry = this.context.policy().access.find((e) => e.name === entryName);
+        return entry && sessionApprovalSettings(entry, this.context.approvalTimeoutMs);
+      },
+    };
+  }
+
+  /** Every channel waits for the same answer; the first one carries the conversation. */
+  private async afterSessionApproval(
+    selection: Extract<Selection, { kind: "approval" }>,
+    start: ChannelStart,
+    channel: ServerChannel,
+  ): Promise<ProxyPlan | undefined> {
+    const allowed = await selection.approval.whenApproved(start, channel);
+    if (!allowed) {
+      if (this.selection === selection) this.refuse("access was not approved");
+      endWithStatus(channel, 1);
+      return undefined;
+    }
+    if (this.selection === selection) {
+      this.selection = { kind: "target", access: selection.access };
+      this.limitSessionLength(selection.access);
+    }
+    return this.planFor(selection.access, start, channel);
   }
 
   private refuse(reason: string): void {
@@ -259,7 +334,7 @@ export class BastionConnection {
   }
 
   /** How to proxy the channel; undefined when the bastion answers it itself. */
-  private onChannelStart(start: ChannelStart, channel: ServerChannel): ProxyPlan | undefined {
+  private onChannelStart(start: ChannelStart, channel: ServerChannel): PlanResult {
     this.openChannels.add(channel);
     channel.on("close", () => this.openChannels.delete(channel));
     const selection = this.selection;
@@ -271,6 +346,14 @@ export class BastionConnection {
       this.serveMenu(start, channel);
       return undefined;
     }
+    if (selection?.kind === "approval") return this.afterSessionApproval(selection, start, channel);
+    if (selection?.kind === "console") {
+      const { user, groups } = this.requireIdentity();
+      runApproverConsole(channel, start, this.context.approvals, { user, groups }, () =>
+        this.context.now(),
+      );
+      return undefined;
+    }
     if (selection?.kind !== "target") {
       endWithMessage(channel, "no target selected", 1);
       return undefined;
@@ -278,11 +361,7 @@ export class BastionConnection {
     return this.planFor(selection.access, start, channel);
   }
 
-  private planFor(
-    access: AccessDecision,
-    start: ChannelStart,
-    channel: ServerChannel,
-  ): ProxyPlan | undefined {
+  private planFor(access: AccessDecision, start: ChannelStart, channel: ServerChannel): PlanResult {
     const recorder = this.recorders.get(channel);
     const plan = planChannel(start, channel, {
       policy: () => this.context.policy(),
@@ -290,11 +369,44 @@ export class BastionConnection {
       ...(recorder ? { recorder } : {}),
       audit: (event, fields) => this.audit(event, fields),
       guardTiming: { ...DEFAULT_GUARD_TIMING, startupMs: this.context.shellStartupTimeoutMs },
+      approval: this.approvalGate(access, recorder),
+      approvalSubject: (line, verdict) =>
+        commandSubject(line, verdict, () =>
+          approvalSettings(
+            this.context.policy(),
+            access.entry?.name,
+            verdict,
+            this.context.approvalTimeoutMs,
+          ),
+        ),
     });
-    if (plan === undefined || recorder === undefined) return plan;
+    if (recorder === undefined) return plan;
     // The recording must keep up: output waits while its disk backlog is high.
-    const output = [...(plan.filters?.output ?? []), recorder.pacing()];
-    return { ...plan, filters: { ...plan.filters, output } };
+    const paced = (ready: ProxyPlan | undefined) =>
+      ready === undefined
+        ? undefined
+        : {
+            ...ready,
+            filters: {
+              ...ready.filters,
+              output: [...(ready.filters?.output ?? []), recorder.pacing()],
+            },
+          };
+    return plan instanceof Promise ? plan.then(paced) : paced(plan);
+  }
+
+  /** What an `approve` verdict in this channel needs: who asks, for which target, and the service. */
+  private approvalGate(access: AccessDecision, recorder?: ChannelRecorder): ApprovalGateContext {
+    const identity = this.requireIdentity();
+    return {
+      approvals: this.context.approvals,
+      requester: { user: identity.user, groups: identity.groups },
+      session: String(this.fields.session),
+      target: access.target?.name ?? this.sshUsername,
+      ...(access.login === undefined ? {} : { login: access.login }),
+      marker: (label) => recorder?.marker(label),
+      now: () => this.context.now(),
+    };
   }
 
   private serveMenu(start: ChannelStart, channel: ServerChannel): void {
@@ -327,14 +439,13 @@ export class BastionConnection {
       endWithMessage(channel, `access to ${target.name} denied: ${access.reason}`, 1);
       return;
     }
-    const plan = this.planFor(access, start, channel);
-    if (plan === undefined) return;
-    this.connectOnce()
-      .then((client) => openUpstreamChannel(client, plan.request))
-      .then(
-        (upstream) => pipeChannels(channel, upstream, plan.filters),
-        (error: unknown) => endWithMessage(channel, errorMessage(error)),
-      );
+    Promise.resolve(this.planFor(access, start, channel))
+      .then(async (plan) => {
+        if (plan === undefined) return;
+        const upstream = await openUpstreamChannel(await this.connectOnce(), plan.request);
+        pipeChannels(channel, upstream, plan.filters);
+      })
+      .catch((error: unknown) => endWithMessage(channel, errorMessage(error)));
   }
 
   private connectOnce(): Promise<UpstreamClient> {
@@ -388,6 +499,7 @@ export class BastionConnection {
 
   private onClose(): void {
     clearTimeout(this.sessionTimer);
+    this.sessionApproval?.stop();
     this.upstream?.then((client) => client.end()).catch(() => undefined);
     if (!this.startedAt) return;
     this.audit("session.end", {

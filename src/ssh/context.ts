@@ -2,6 +2,7 @@
 // start-up. Functions (not values) so that reloads of trust anchors, policy
 // and vault are picked up by the next connection without a restart.
 
+import type { Approvals } from "../approvals/types.js";
 import type { AuditLog } from "../audit/log.js";
 import type { CertificateTrust } from "../auth/certificate-check.js";
 import type { Policy } from "../policy/index.js";
@@ -31,4 +32,8 @@ export interface BastionContext {
   /** How long an interactive shell's startup files may take before the command gate is in place. */
   shellStartupTimeoutMs: number;
   recordings: SessionRecordings;
+  /** Approval requests, votes and session grants (src/approvals). */
+  approvals: Approvals;
+  /** How long an approval request waits when the policy does not say (config `approvals.timeout`). */
+  approvalTimeoutMs: number;
 }

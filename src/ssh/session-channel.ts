@@ -16,6 +16,8 @@ import { errorMessage } from "../util/errors.js";
 
 /** Environment variables passed on to the target; everything else is dropped. */
 const FORWARDED_ENV = /^(LANG|LC_[A-Z]+|TZ|COLORTERM)$/;
+/** `ssh -o SetEnv=PORTCULLIS_REASON=…`: the reason for an approval of an exec request. */
+const REASON_ENV = "PORTCULLIS_REASON";
 
 const EMPTY = Buffer.alloc(0);
 
@@ -27,7 +29,12 @@ export interface ChannelStart {
   command?: string;
   pty?: PseudoTtyInfo;
   env: Record<string, string>;
+  /** A reason for an approval, sent as `PORTCULLIS_REASON` (kept here, never forwarded). */
+  reason?: string;
 }
+
+/** A plan now, or once the bastion has waited for something (an approval). */
+export type PlanResult = ProxyPlan | undefined | Promise<ProxyPlan | undefined>;
 
 /** How a started channel is proxied. */
 export interface ProxyPlan {
@@ -57,7 +64,7 @@ export interface ChannelHooks {
   /** The client's window changed (after it was passed upstream). */
   resized?(cols: number, rows: number): void;
   /** Offered the started channel before proxying; undefined when it handled the channel. */
-  intercept?(start: ChannelStart, channel: ServerChannel): ProxyPlan | undefined;
+  intercept?(start: ChannelStart, channel: ServerChannel): PlanResult;
 }
 
 export function handleSessionChannel(session: Session, hooks: ChannelHooks): void {
@@ -76,7 +83,13 @@ export function handleSessionChannel(session: Session, hooks: ChannelHooks): voi
     pty = info;
     accept?.();
   });
+  let reason: string | undefined;
   session.on("env", (accept, reject, info) => {
+    if (info.key === REASON_ENV) {
+      reason = info.val;
+      accept?.();
+      return;
+    }
     if (!FORWARDED_ENV.test(info.key)) {
       reject?.();
       return;
@@ -113,14 +126,15 @@ export function handleSessionChannel(session: Session, hooks: ChannelHooks): voi
     const request: ChannelStart = { kind, env: { ...env } };
     if (command !== undefined) request.command = command;
     if (pty) request.pty = pty;
-    const plan = hooks.intercept ? hooks.intercept(request, channel) : { request };
-    if (plan === undefined) return;
-    openUpstream(plan, channel, hooks).then(
-      (opened) => {
-        upstreamChannel = opened;
-      },
-      (error: unknown) => endWithMessage(channel, errorMessage(error)),
-    );
+    if (reason !== undefined) request.reason = reason;
+    Promise.resolve(hooks.intercept ? hooks.intercept(request, channel) : { request })
+      .then((plan) => (plan === undefined ? undefined : openUpstream(plan, channel, hooks)))
+      .then(
+        (opened) => {
+          upstreamChannel = opened;
+        },
+        (error: unknown) => endWithMessage(channel, errorMessage(error)),
+      );
   };
   session.on("shell", (accept) => start(accept(), "shell"));
   session.on("exec", (accept, _reject, info) => start(accept(), "exec", info.command));
@@ -236,5 +250,10 @@ export function endWithMessage(
 ): void {
   if (channel.writableEnded) return;
   channel.stderr.write(`portcullis: ${message}\r\n`);
+  endWithStatus(channel, status);
+}
+
+/** Ends the channel with an exit status once what was written has gone out. */
+export function endWithStatus(channel: ServerChannel, status: number): void {
   finishChannel(channel, () => channel.exit(status));
 }

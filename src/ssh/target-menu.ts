@@ -3,16 +3,15 @@
 
 import type { ServerChannel } from "ssh2";
 import type { Target } from "../policy/index.js";
+import { LineInput } from "./line-input.js";
 
 export interface MenuChoice {
   target: Target;
   logins: readonly string[];
 }
 
-const CTRL_C = 0x03;
-const CTRL_D = 0x04;
-const BACKSPACE = new Set([0x08, 0x7f]);
 const MAX_INPUT = 8;
+const isDigit = (byte: number) => byte >= 0x30 && byte <= 0x39;
 
 /** Resolves to the chosen target, or undefined when the user gives up. */
 export function runTargetMenu(
@@ -24,7 +23,10 @@ export function runTargetMenu(
   }
   channel.write(renderMenu(choices));
   return new Promise((resolve) => {
-    let typed = "";
+    const input = new LineInput((text) => channel.write(text), {
+      maxBytes: MAX_INPUT,
+      accepts: isDigit,
+    });
     // Input typed after the choice waits (paused) for the target's shell.
     const finish = (target: Target | undefined, typedAhead: Buffer) => {
       channel.off("data", onData);
@@ -33,23 +35,16 @@ export function runTargetMenu(
       channel.write("\r\n");
       resolve(target);
     };
-    const onData = (data: Buffer) => {
-      for (const [index, byte] of data.entries()) {
-        const rest = data.subarray(index + 1);
-        if (byte === CTRL_C || byte === CTRL_D) return finish(undefined, rest);
-        if (byte === 0x0d || byte === 0x0a) {
-          const chosen = choices[Number.parseInt(typed, 10) - 1];
-          if (chosen) return finish(chosen.target, rest);
-          typed = "";
-          channel.write(`\r\nplease type a number from 1 to ${choices.length}: `);
-        } else if (BACKSPACE.has(byte) && typed.length > 0) {
-          typed = typed.slice(0, -1);
-          channel.write("\b \b");
-        } else if (byte >= 0x30 && byte <= 0x39 && typed.length < MAX_INPUT) {
-          typed += String.fromCharCode(byte);
-          channel.write(String.fromCharCode(byte));
-        }
+    const onData = (data: Buffer): void => {
+      let event = input.feed(data);
+      let chosen: MenuChoice | undefined;
+      while (event?.kind === "line") {
+        chosen = choices[Number.parseInt(event.text, 10) - 1];
+        if (chosen) break;
+        channel.write(`\r\nplease type a number from 1 to ${choices.length}: `);
+        event = input.feed(event.rest);
       }
+      if (event !== undefined) finish(chosen?.target, event.rest);
     };
     channel.on("data", onData);
   });

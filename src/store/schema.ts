@@ -133,12 +133,80 @@ CREATE TABLE issued_certificates (
 CREATE INDEX issued_certificates_by_key_id ON issued_certificates (key_id, issued_at);
 `;
 
+/**
+ * Approval requests (SPEC §8), their votes (one per approver), the session
+ * grants approved session requests give, and the audit events written by a
+ * process without the audit log (the local CLI) until a server emits them.
+ */
+const APPROVALS = `
+CREATE TABLE approval_requests (
+  id              TEXT PRIMARY KEY,
+  kind            TEXT NOT NULL CHECK (kind IN ('command', 'session')),
+  requester       TEXT NOT NULL,
+  requester_groups TEXT NOT NULL,
+  session         TEXT NOT NULL,
+  target          TEXT NOT NULL,
+  login           TEXT,
+  line            TEXT NOT NULL,
+  rule            TEXT NOT NULL,
+  reason          TEXT NOT NULL,
+  approver_users  TEXT NOT NULL,
+  approver_groups TEXT NOT NULL,
+  quorum          INTEGER NOT NULL CHECK (quorum >= 1),
+  reuse_ms        INTEGER,
+  grant_ms        INTEGER,
+  justification   TEXT,
+  timeout_ms      INTEGER NOT NULL,
+  created_at      INTEGER NOT NULL,
+  expires_at      INTEGER NOT NULL,
+  status          TEXT NOT NULL
+    CHECK (status IN ('pending', 'approved', 'denied', 'expired', 'withdrawn')),
+  decided_at      INTEGER,
+  decided_by      TEXT NOT NULL DEFAULT '[]',
+  comment         TEXT,
+  reuse_until     INTEGER
+);
+CREATE INDEX approval_requests_pending ON approval_requests (expires_at) WHERE status = 'pending';
+CREATE INDEX approval_requests_by_created ON approval_requests (created_at);
+CREATE INDEX approval_requests_reuse ON approval_requests (requester, target, reuse_until)
+  WHERE reuse_until IS NOT NULL;
+CREATE TABLE approval_votes (
+  request  TEXT NOT NULL REFERENCES approval_requests (id),
+  approver TEXT NOT NULL,
+  verdict  TEXT NOT NULL CHECK (verdict IN ('approve', 'deny')),
+  comment  TEXT,
+  at       INTEGER NOT NULL,
+  via      TEXT NOT NULL,
+  PRIMARY KEY (request, approver)
+);
+CREATE TABLE session_grants (
+  id         TEXT PRIMARY KEY,
+  request    TEXT NOT NULL UNIQUE REFERENCES approval_requests (id),
+  user       TEXT NOT NULL,
+  target     TEXT NOT NULL,
+  granted_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  revoked_at INTEGER,
+  revoked_by TEXT
+);
+CREATE INDEX session_grants_active ON session_grants (user, target, expires_at)
+  WHERE revoked_at IS NULL;
+CREATE INDEX session_grants_by_granted ON session_grants (granted_at);
+CREATE TABLE approval_outbox (
+  seq    INTEGER PRIMARY KEY,
+  time   INTEGER NOT NULL,
+  event  TEXT NOT NULL,
+  fields TEXT NOT NULL
+);
+`;
+
 /** Never edit or reorder an entry once released: append a new one. */
 export const MIGRATIONS: readonly Migration[] = [
   { description: "events chain, sessions, commands, auth events, recordings", sql: CORE_TABLES },
   { description: "trigram text index on command lines", sql: COMMAND_TEXT_INDEX },
   { description: "pruned_at on recordings (retention)", sql: RECORDING_PRUNED_AT },
   { description: "issued user certificates (serial, identity)", sql: ISSUED_CERTIFICATES },
+  { description: "approval requests, votes, session grants, CLI audit outbox", sql: APPROVALS },
 ];
 
 export function schemaVersion(db: Database.Database): number {

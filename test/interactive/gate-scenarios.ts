@@ -135,13 +135,16 @@ export function describeCommandGate(shell: GateShell): void {
       assert.equal(event.rule, "gate#1");
     });
 
-    it("shows warnings and refuses lines that need an approval", async () => {
+    it("shows warnings, and holds a line that needs approval until the request is withdrawn", async () => {
       await session(async (term) => {
         const from = term.output.length;
         term.type(`touch ${file("warned")}\r`);
         await term.expect("portcullis: warning: test warning", 15_000, from);
-        await typeBlocked(term, `touch ${file("approval")}\r`);
-        assert.match(term.output.slice(from), /needs approval/);
+        term.type(`touch ${file("approval")}\r`);
+        await term.expect(/needs approval: test approval \(rule gate#3\)/, 15_000, from);
+        await term.expect(/request \w+ sent to group leads/, 15_000, from);
+        term.type("\x03");
+        await term.expect(/request \w+ withdrawn; the line was not run/, 15_000, from);
         await sync(term);
         assert.ok(ran("warned"));
         assert.ok(!ran("approval"));

@@ -98,11 +98,11 @@ describe("exec under a command policy", () => {
     await bastion.waitForAudit((e) => e.event === "command" && e.decision === "warn");
   });
 
-  it("refuses a command that needs approval", async () => {
+  it("refuses a command that needs approval when the policy names no approver", async () => {
     const result = await ssh("systemctl restart nginx");
     assert.match(
       result.stderr,
-      /^portcullis: blocked: needs approval \(approvals are not available yet\): restarts need approval \(rule e2e-guard#2\)\r\n$/,
+      /^portcullis: blocked: needs approval, but the policy names no approver: restarts need approval \(rule e2e-guard#2\)\r\n$/,
     );
     assert.equal(result.code, 126);
     await bastion.waitForAudit((e) => e.event === "command" && e.decision === "approve");

@@ -34,6 +34,9 @@ describe("migrations", () => {
       version: MIGRATIONS.length,
       journal: "wal",
       tables: [
+        "approval_outbox",
+        "approval_requests",
+        "approval_votes",
         "auth_events",
         "chain_head",
         "commands",
@@ -41,6 +44,7 @@ describe("migrations", () => {
         "events",
         "issued_certificates",
         "recordings",
+        "session_grants",
         "sessions",
       ],
     });
