@@ -43,6 +43,8 @@ export interface CommandGateContext {
   approval: ApprovalGateContext;
   /** What such a line asks the approvers (with the policy's settings for it). */
   approvalSubject(line: string, verdict: LineVerdict): ApprovalSubject;
+  /** Starts the upstream connection now (the user may use the target; only this line waits). */
+  warmUpstream(): void;
 }
 
 /** How to proxy a started channel, or undefined when the bastion refused it. */
@@ -98,6 +100,7 @@ async function execAfterApproval(
     ...(started.request.reason === undefined ? {} : { reason: started.request.reason }),
   });
   channel.once("close", () => wait.abandon());
+  context.warmUpstream(); // so that an approved command starts at once
   const { allowed } = await wait.outcome;
   if (allowed) return started;
   endWithStatus(channel, BLOCKED_EXIT_STATUS); // the conversation said why

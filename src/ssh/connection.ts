@@ -370,6 +370,9 @@ export class BastionConnection {
       audit: (event, fields) => this.audit(event, fields),
       guardTiming: { ...DEFAULT_GUARD_TIMING, startupMs: this.context.shellStartupTimeoutMs },
       approval: this.approvalGate(access, recorder),
+      warmUpstream: () => {
+        this.connectOnce().catch(() => undefined); // a failure is reported when the channel opens
+      },
       approvalSubject: (line, verdict) =>
         commandSubject(line, verdict, () =>
           approvalSettings(
