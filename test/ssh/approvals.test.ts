@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -26,6 +26,10 @@ const EXTRA_POLICY = `rulesets:
         reason: needs a reason
         approvers: { groups: [leads] }
         justify: true
+      - approve: ["ln *"]
+        reason: two pairs of eyes
+        approvers: { groups: [leads] }
+        quorum: 2
       - approve: ["chmod *"]
         reason: permissions
         approvers: { users: [bob@example.com] }
@@ -46,6 +50,12 @@ access:
     session: approve
     approval: { approvers: { users: [bob@example.com] }, grant: 1h }
     commands: [held]
+  - name: warned-grant
+    subjects: { groups: [warned] }
+    targets: { names: [db1] }
+    session: approve
+    approval: { approvers: { users: [bob@example.com] }, grant: 302s }
+    commands: [held]
   - name: short-grant
     subjects: { groups: [brief] }
     targets: { names: [db1] }
@@ -61,6 +71,7 @@ describe("approvals in sessions", () => {
   let jim: UserKey;
   let brief: UserKey;
   let tim: UserKey;
+  let wendy: UserKey;
   let dir: string;
 
   before(async () => {
@@ -70,6 +81,7 @@ describe("approvals in sessions", () => {
     jim = await bastion.issueUser("jim@example.com", ["jit"]);
     brief = await bastion.issueUser("brie@example.com", ["brief"]);
     tim = await bastion.issueUser("tim@example.com", ["hurried"]);
+    wendy = await bastion.issueUser("wendy@example.com", ["warned"]);
     dir = mkdtempSync(join(tmpdir(), "portcullis-approvals-"));
   });
   after(async () => {
@@ -127,6 +139,37 @@ describe("approvals in sessions", () => {
     assert.equal(await run.exited, 126);
     assert.match(run.stderr(), /denied by bob@example\.com: not today; the line was not run/);
     assert.equal(existsSync(file), false);
+  });
+
+  it("a quorum of two needs two distinct approvers before the command runs", async () => {
+    const link = join(dir, "quorum-link");
+    const waiting = execWaiting(`ln -s /tmp ${link}`);
+    const id = await waiting.requestId();
+    assert.match(waiting.stderr(), /group leads \(2 approvals needed\)/);
+    const first = await bastion.cli([
+      "approve",
+      id,
+      "--as",
+      "lee@example.com",
+      "--groups",
+      "leads",
+    ]);
+    assert.equal(first.code, 0, first.stderr);
+    const twice = await bastion.cli([
+      "approve",
+      id,
+      "--as",
+      "lee@example.com",
+      "--groups",
+      "leads",
+    ]);
+    assert.notEqual(twice.code, 0, "the same approver cannot count twice");
+    await new Promise((wake) => setTimeout(wake, 500));
+    assert.equal(existsSync(link), false, "one approval of two ran nothing");
+    await bastion.cli(["approve", id, "--as", "lou@example.com", "--groups", "leads"]);
+    assert.equal(await waiting.exited, 0, waiting.stderr());
+    assert.equal(existsSync(link), true);
+    assert.match(waiting.stderr(), /approved by lee@example\.com, lou@example\.com/);
   });
 
   it("an approved line may run again without asking within the rule's reuse window", async () => {
@@ -249,6 +292,17 @@ describe("approvals in sessions", () => {
       }
     });
 
+    it("warns the session five minutes before its grant ends", async () => {
+      const waiting = execWaiting("sleep 20", wendy, "db1");
+      await decide("approve", await waiting.requestId(), "bob@example.com");
+      await waitFor(
+        () => (/ends in 5 minutes/.test(waiting.stderr()) ? true : undefined),
+        waiting.stderr,
+      );
+      assert.match(waiting.stderr(), /your access to db1 ends in 5 minutes \(grant \w+\)/);
+      waiting.child.kill();
+    });
+
     it("a session ends when its grant expires; a denied one never starts", async () => {
       const first = execWaiting("sleep 30; echo never", brief, "db1");
       await decide("approve", await first.requestId(), "bob@example.com");
@@ -289,7 +343,8 @@ describe("approvals in sessions", () => {
 
     it("holds the line with a countdown, keeps typed keys out, and runs exactly it once approved", async () => {
       const file = join(dir, "shell-approved");
-      const id = await typeHeldLine(`touch ${file}`);
+      const runs = join(dir, "shell-approved-runs");
+      const id = await typeHeldLine(`touch ${file}; echo ran >> ${runs}`);
       await term.expect(/waiting for approval, \d+:\d\d left \(Ctrl-C withdraws\)/);
       term.type(`touch ${file}-leak\r`);
       await new Promise((wake) => setTimeout(wake, 300));
@@ -298,6 +353,7 @@ describe("approvals in sessions", () => {
       await decide("approve", id, "bob@example.com");
       await promptAfter(/approved by bob@example\.com/, mark);
       assert.equal(existsSync(file), true);
+      assert.equal(readFileSync(runs, "utf8"), "ran\n", "the held line ran once");
       assert.equal(existsSync(`${file}-leak`), false, "keys typed while waiting did not run");
     });
 
