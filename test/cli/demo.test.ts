@@ -11,7 +11,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { DiscoveryDocument } from "../../src/http/index.js";
-import { run } from "../harness/bastion.js";
+import { isolatedSshOptions, run } from "../harness/bastion.js";
 import { generateTestKey } from "../harness/keys.js";
 import {
   approveDeviceCode,
@@ -143,24 +143,7 @@ describe("portcullis demo", () => {
   /** The printed ssh line, with the key and the host CA line `login` would have installed. */
   function sshAfterLogin(privatePath: string, command: string) {
     const [ssh = "ssh", ...args] = banner.sshLine;
-    return run(ssh, [
-      "-F",
-      "/dev/null",
-      "-i",
-      privatePath,
-      "-o",
-      "IdentitiesOnly=yes",
-      "-o",
-      `UserKnownHostsFile=${knownHosts}`,
-      "-o",
-      "GlobalKnownHostsFile=/dev/null",
-      "-o",
-      "StrictHostKeyChecking=yes",
-      "-o",
-      "BatchMode=yes",
-      ...args,
-      command,
-    ]);
+    return run(ssh, [...isolatedSshOptions(privatePath, knownHosts), ...args, command]);
   }
 
   it("prints the demo users with their groups and this run's passwords", () => {

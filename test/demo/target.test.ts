@@ -11,6 +11,7 @@ import type { ParsedKey } from "ssh2";
 import ssh2 from "ssh2";
 import { type DemoTarget, startDemoTarget } from "../../src/demo/target.js";
 import { generateKeyPair, type KeyPair } from "../../src/ssh/keygen.js";
+import { isolatedSshOptions } from "../harness/bastion.js";
 import { SigningAgent } from "../harness/certs.js";
 import { PtyDriver } from "../harness/pty.js";
 
@@ -44,25 +45,7 @@ function writeKey(name: string, pair: KeyPair): string {
 }
 
 function sshArgs(keyPath: string): string[] {
-  return [
-    "-F",
-    "/dev/null",
-    "-o",
-    "IdentitiesOnly=yes",
-    "-o",
-    `UserKnownHostsFile=${knownHosts}`,
-    "-o",
-    "GlobalKnownHostsFile=/dev/null",
-    "-o",
-    "StrictHostKeyChecking=yes",
-    "-o",
-    "BatchMode=yes",
-    "-p",
-    String(target.port),
-    "-i",
-    keyPath,
-    "demo@127.0.0.1",
-  ];
+  return [...isolatedSshOptions(keyPath, knownHosts), "-p", String(target.port), "demo@127.0.0.1"];
 }
 
 interface SshResult {

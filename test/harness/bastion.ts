@@ -265,6 +265,29 @@ async function assembleBastion(dir: string, options: BastionOptions): Promise<Te
   };
 }
 
+/**
+ * An OpenSSH client that uses no config file, only `keyPath`, and trusts
+ * only `knownHosts` (no prompt, no password: fails instead).
+ */
+export function isolatedSshOptions(keyPath: string, knownHosts: string): string[] {
+  return [
+    "-F",
+    "/dev/null",
+    "-i",
+    keyPath,
+    "-o",
+    "IdentitiesOnly=yes",
+    "-o",
+    `UserKnownHostsFile=${knownHosts}`,
+    "-o",
+    "GlobalKnownHostsFile=/dev/null",
+    "-o",
+    "StrictHostKeyChecking=yes",
+    "-o",
+    "BatchMode=yes",
+  ];
+}
+
 function commonSshOptions(keyPath: string, knownHosts: string, port: number): string[] {
   return [
     "-i",

@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { decideUserCertificate } from "../../src/auth/certificate-check.js";
 import { revoke } from "../../src/ca/revocation.js";
-import { startHttpServer } from "../../src/http/index.js";
+import { type CertificateResponse, startHttpServer } from "../../src/http/index.js";
 import type { DemoIdentityProvider } from "../../src/idp/index.js";
 import { parseCertificateLine } from "../../src/openssh/certificate.js";
 import { ConfigError } from "../../src/util/errors.js";
@@ -30,16 +30,6 @@ import {
 } from "../oidc/fixtures.js";
 import { policyFrom, targetYaml } from "../policy/fixtures.js";
 import { type CertServer, EMPTY_POLICY, startCertServer } from "./server-fixture.js";
-
-interface CertificateBody {
-  certificate: string;
-  serial: string;
-  key_id: string;
-  principals: string[];
-  groups: string[];
-  valid_after: string;
-  valid_before: string;
-}
 
 let people: DemoIdentityProvider;
 let ci: DemoIdentityProvider;
@@ -69,9 +59,9 @@ function checkCertificate(line: string) {
   return decideUserCertificate(attempt, trust, new Date());
 }
 
-async function issue(token: string): Promise<{ status: number; body: CertificateBody }> {
+async function issue(token: string): Promise<{ status: number; body: CertificateResponse }> {
   const response = await server.post({ token, public_key: server.newPublicKey() });
-  return { status: response.status, body: (await response.json()) as CertificateBody };
+  return { status: response.status, body: (await response.json()) as CertificateResponse };
 }
 
 function lastAudit(event: string) {
@@ -189,7 +179,7 @@ access:
     try {
       const token = await personToken(idp.issuer);
       const response = await local.post({ token, public_key: local.newPublicKey() });
-      const body = (await response.json()) as CertificateBody;
+      const body = (await response.json()) as CertificateResponse;
       assert.equal(response.status, 200, JSON.stringify(body));
       const expiry = (claimsOf(token).exp as number) * 1000;
       assert.ok(Date.parse(body.valid_before) <= expiry, `${body.valid_before} after the token`);
