@@ -28,6 +28,7 @@ export const AUDIT_EVENTS = [
   "cert.issued",
   "cert.rejected",
   "signal",
+  "mask",
   "server.start",
   "server.stop",
 ] as const;

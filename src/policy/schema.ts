@@ -2,6 +2,7 @@
 // structure, types, value formats and per-item consistency. Checks that need
 // the whole merged policy (duplicate names, references) live in parse.ts.
 import { z } from "zod";
+import { unsafeRegexReason } from "../masking/custom-detector.js";
 import { durationSchema, sizeSchema } from "../util/units.js";
 import { parsedString } from "../util/yaml-source.js";
 import { parseHostPort } from "./address.js";
@@ -21,11 +22,14 @@ export const RESERVED_TARGET_NAMES: readonly string[] = [APPROVER_CONSOLE_USER];
 export const MASK_DETECTORS = [
   "credit-card",
   "us-ssn",
+  "iban",
   "aws-access-key-id",
   "aws-secret-key",
   "private-key",
   "jwt",
   "password-assignment",
+  "bearer-token",
+  "generic-secret",
 ] as const;
 
 const nameSchema = z.string().regex(NAME, {
@@ -134,7 +138,13 @@ const fileRuleSchema = z
 const maskSchema = z.union(
   [
     z.enum(MASK_DETECTORS, { error: `unknown detector (built-in: ${MASK_DETECTORS.join(", ")})` }),
-    z.strictObject({ name: nameSchema, regex: regexSchema }),
+    z.strictObject({
+      name: nameSchema,
+      // Checked here, at load, rather than when a session starts masking.
+      regex: regexSchema.refine((regex) => unsafeRegexReason(regex) === undefined, {
+        error: "the regex may take exponential time (nested repetition); rewrite it",
+      }),
+    }),
   ],
   { error: "expected a detector name or {name, regex}" },
 );

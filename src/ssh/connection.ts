@@ -26,6 +26,7 @@ import {
 import { errorMessage } from "../util/errors.js";
 import { type ApprovalGateContext, type ApprovalSubject, commandSubject } from "./approval-gate.js";
 import { runApproverConsole } from "./approver-console.js";
+import { maskChannel } from "./channel-masking.js";
 import { type ChannelRecorder, recordChannel } from "./channel-recording.js";
 import { planChannel } from "./command-gate.js";
 import type { BastionContext } from "./context.js";
@@ -383,19 +384,26 @@ export class BastionConnection {
           ),
         ),
     });
-    if (recorder === undefined) return plan;
-    // The recording must keep up: output waits while its disk backlog is high.
-    const paced = (ready: ProxyPlan | undefined) =>
-      ready === undefined
-        ? undefined
-        : {
-            ...ready,
-            filters: {
-              ...ready.filters,
-              output: [...(ready.filters?.output ?? []), recorder.pacing()],
-            },
-          };
-    return plan instanceof Promise ? plan.then(paced) : paced(plan);
+    const masking = maskChannel(access.entry?.mask ?? [], {
+      audit: (fields) => this.audit("mask", fields),
+      marker: (label) => recorder?.marker(label),
+    });
+    // Masked before the client (and so the recording) sees it; the recording
+    // must keep up: output waits while its disk backlog is high.
+    const finish = (ready: ProxyPlan | undefined): ProxyPlan | undefined => {
+      if (ready === undefined) return undefined;
+      const output = [
+        ...(ready.filters?.output ?? []),
+        ...(masking ? [masking.stdout] : []),
+        ...(recorder ? [recorder.pacing()] : []),
+      ];
+      const errorOutput = masking?.stderr;
+      return {
+        ...ready,
+        filters: { ...ready.filters, output, ...(errorOutput ? { errorOutput } : {}) },
+      };
+    };
+    return plan instanceof Promise ? plan.then(finish) : finish(plan);
   }
 
   /** What an `approve` verdict in this channel needs: who asks, for which target, and the service. */

@@ -48,6 +48,8 @@ export interface ChannelFilters {
   input?: Transform;
   /** Applied in order; the last one feeds the client. */
   output?: readonly Transform[];
+  /** Between the target's stderr and the client's. */
+  errorOutput?: Transform;
 }
 
 /**
@@ -188,7 +190,7 @@ export function pipeChannels(
 ): void {
   let exit: { code?: number; signal?: string; coreDumped?: boolean; message?: string } | undefined;
 
-  const { input, output = [] } = filters ?? {};
+  const { input, output = [], errorOutput } = filters ?? {};
   if (input) channel.pipe(input).pipe(upstream);
   else channel.pipe(upstream);
   let source: NodeJS.ReadableStream = upstream;
@@ -198,7 +200,12 @@ export function pipeChannels(
   }
   source.pipe(channel, { end: false });
   const last = output.at(-1);
-  upstream.stderr.pipe(channel.stderr, { end: false });
+  if (errorOutput) {
+    upstream.stderr.pipe(errorOutput).pipe(channel.stderr, { end: false });
+    channel.on("close", () => errorOutput.destroy());
+  } else {
+    upstream.stderr.pipe(channel.stderr, { end: false });
+  }
 
   upstream.on(
     "exit",
@@ -209,9 +216,18 @@ export function pipeChannels(
           : { signal: signal ?? "KILL", coreDumped: coreDumped ?? false, message: message ?? "" };
     },
   );
+  /** Once every filter has passed on the last of the target's output. */
   const afterOutput = (then: () => void) => {
-    if (last && !last.readableEnded) last.once("end", then);
-    else then();
+    const pending = [last, errorOutput].filter(
+      (step): step is Transform => step !== undefined && !step.readableEnded,
+    );
+    let left = pending.length;
+    if (left === 0) return then();
+    for (const step of pending)
+      step.once("end", () => {
+        left -= 1;
+        if (left === 0) then();
+      });
   };
   upstream.on("close", () =>
     afterOutput(() => {

@@ -1,0 +1,257 @@
+// Masking a terminal output stream as it passes (issue 8 item 2). The
+// detectors see only the plain text (terminal escape sequences removed, so a
+// secret coloured by `grep --color` is still one match), with some text
+// already sent before it as context (a secret split across reads is still
+// found). Each character of a match is replaced by `*` (same width; line
+// breaks and escape sequences inside a match are kept, so the screen layout
+// does not move). What could still become (or grow) a secret with the next
+// read is held back, within bounds: a small read (typed echo) is never held,
+// and the caller flushes what is held after a few milliseconds without more
+// data. An escape sequence or a UTF-8 character is never split.
+
+import { Transform } from "node:stream";
+
+export interface FoundSecret {
+  /** Offsets in UTF-16 code units of the text given to `find`. */
+  readonly start: number;
+  readonly end: number;
+  readonly detector: string;
+  /** It runs to the end of the text and may go on (a private key block without its END yet). */
+  readonly open?: boolean;
+}
+
+export interface StreamMaskerOptions {
+  /** All secrets in a text (the detectors, merged; non-overlapping, sorted). */
+  find(text: string): readonly FoundSecret[];
+  /** Called once per masked secret (after it was masked). */
+  masked?(detector: string): void;
+}
+
+const ESC = 0x1b;
+const BEL = 0x07;
+const MASK = 0x2a; // "*"
+const CR = 0x0d;
+const LF = 0x0a;
+/** Reads up to this many bytes are passed at once (typed echo, a prompt). */
+const NEVER_HOLD_BYTES = 16;
+/** The most text held back waiting for a match to end (the longest a detector matches: a private key block). */
+const MAX_HOLD_CHARS = 32 * 1024;
+/** Plain text already sent, kept as context for the next read's detection. */
+const CONTEXT_CHARS = 512;
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * A run of text bytes between escape sequences. Text is read as latin1 (one
+ * character per byte), so offsets in the text are byte offsets in the run:
+ * secrets are ASCII, and a multi-byte character only ever needs masking as a
+ * whole (see maskRun).
+ */
+interface TextRun {
+  /** Byte offset in the pending buffer. */
+  readonly from: number;
+  /** Character offset of the run in the plain text. */
+  readonly at: number;
+  readonly length: number;
+}
+
+export class StreamMasker {
+  private held: Buffer = EMPTY;
+  /** Plain text sent already, for detection across reads. */
+  private context = "";
+
+  constructor(private readonly options: StreamMaskerOptions) {}
+
+  /** Bytes that can go to the user now (masked); the rest is held. */
+  push(chunk: Buffer): Buffer {
+    const small = chunk.length <= NEVER_HOLD_BYTES && this.held.length === 0;
+    const pending = this.held.length === 0 ? chunk : Buffer.concat([this.held, chunk]);
+    return this.process(pending, small);
+  }
+
+  /** Everything held, masked as it stands (no more data is coming soon). */
+  flush(): Buffer {
+    const pending = this.held;
+    this.held = EMPTY;
+    if (pending.length === 0) return pending;
+    const out = this.process(pending, true);
+    const unfinished = this.held; // an escape sequence or character cut short: sent as it is
+    this.held = EMPTY;
+    return unfinished.length === 0 ? out : Buffer.concat([out, unfinished]);
+  }
+
+  get holding(): boolean {
+    return this.held.length > 0;
+  }
+
+  private process(pending: Buffer, sendAll: boolean): Buffer {
+    const { runs, complete } = readRuns(pending);
+    const text = runs
+      .map((run) => pending.toString("latin1", run.from, run.from + run.length))
+      .join("");
+    const secrets = this.secretsIn(text);
+    const sendChars = sendAll ? text.length : holdFrom(text, secrets);
+    const sendBytes = sendChars >= text.length ? complete : byteOffset(runs, sendChars);
+    const out = maskBytes(pending.subarray(0, sendBytes), runs, secrets);
+    this.held = Buffer.from(pending.subarray(sendBytes));
+    this.remember(text.slice(0, sendChars), secrets, sendChars);
+    return out;
+  }
+
+  /** Secrets in `text`, found with the context before it; offsets into `text` (may start < 0). */
+  private secretsIn(text: string): FoundSecret[] {
+    const shift = this.context.length;
+    return this.options
+      .find(this.context + text)
+      .filter((secret) => secret.end > shift)
+      .map((secret) => ({ ...secret, start: secret.start - shift, end: secret.end - shift }));
+  }
+
+  /**
+   * Counts the secrets sent now and keeps the context for the next read: the
+   * last CONTEXT_CHARS, or from the start of a secret that was sent still
+   * open (so that the rest of it is recognised and masked too).
+   */
+  private remember(sent: string, secrets: readonly FoundSecret[], sentChars: number): void {
+    for (const secret of secrets)
+      if (secret.end <= sentChars && secret.start >= 0) this.options.masked?.(secret.detector);
+    const all = this.context + sent;
+    const open = secrets.find((secret) => secret.open === true && secret.end >= sentChars);
+    const keepFrom =
+      open === undefined ? all.length - CONTEXT_CHARS : open.start + this.context.length;
+    this.context = all.slice(Math.max(0, keepFrom, all.length - MAX_HOLD_CHARS));
+  }
+}
+
+/** Where the text stops being safe to send: a secret touching the end, or a trailing token. */
+function holdFrom(text: string, secrets: readonly FoundSecret[]): number {
+  let from = text.length;
+  const last = secrets.at(-1);
+  if (last !== undefined && last.end >= text.length) from = Math.max(0, last.start);
+  let token = text.length;
+  while (token > 0 && !isSpace(text.charCodeAt(token - 1))) token--;
+  return Math.max(Math.min(from, token), text.length - MAX_HOLD_CHARS);
+}
+
+function isSpace(code: number): boolean {
+  return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+}
+
+/** The pending-buffer offset of plain-text character `chars` (inside or at the start of a run). */
+function byteOffset(runs: readonly TextRun[], chars: number): number {
+  for (const run of runs) if (chars < run.at + run.length) return run.from + (chars - run.at);
+  return 0;
+}
+
+/**
+ * Copies `bytes`, each character inside a secret as one `*`: the continuation
+ * bytes of a multi-byte character are dropped (same width); line breaks are
+ * kept (the layout does not move); escape sequences are not text.
+ */
+function maskBytes(
+  bytes: Buffer,
+  runs: readonly TextRun[],
+  secrets: readonly FoundSecret[],
+): Buffer {
+  if (secrets.length === 0) return Buffer.from(bytes);
+  const out: number[] = [];
+  let copiedTo = 0;
+  const parts: Buffer[] = [];
+  for (const run of runs) {
+    for (const secret of secrets) {
+      const start = Math.max(secret.start, run.at);
+      const end = Math.min(secret.end, run.at + run.length);
+      if (start >= end) continue;
+      const from = run.from + (start - run.at);
+      const to = Math.min(run.from + (end - run.at), bytes.length);
+      if (from >= bytes.length) continue;
+      parts.push(bytes.subarray(copiedTo, from));
+      out.length = 0;
+      for (let i = from; i < to; i++) {
+        const byte = bytes[i] ?? 0;
+        if (byte === CR || byte === LF) out.push(byte);
+        else if ((byte & 0xc0) !== 0x80) out.push(MASK);
+      }
+      parts.push(Buffer.from(out));
+      copiedTo = to;
+    }
+  }
+  parts.push(bytes.subarray(copiedTo));
+  return Buffer.concat(parts);
+}
+
+/** The text runs of `bytes` and where its complete part ends (an unfinished escape or character is not). */
+function readRuns(bytes: Buffer): { runs: TextRun[]; complete: number } {
+  const runs: TextRun[] = [];
+  let at = 0;
+  let chars = 0;
+  while (at < bytes.length) {
+    if (bytes[at] === ESC) {
+      const end = escapeEnd(bytes, at);
+      if (end === undefined) return { runs, complete: at };
+      at = end;
+      continue;
+    }
+    const next = bytes.indexOf(ESC, at);
+    const end = next === -1 ? completeCharacters(bytes) : next;
+    if (end > at) runs.push({ from: at, at: chars, length: end - at });
+    chars += end - at;
+    if (next === -1) return { runs, complete: end };
+    at = end;
+  }
+  return { runs, complete: at };
+}
+
+/** The length of `bytes` without a multi-byte character cut off at its end. */
+function completeCharacters(bytes: Buffer): number {
+  for (let back = 1; back <= Math.min(3, bytes.length); back++) {
+    const byte = bytes[bytes.length - back] ?? 0;
+    if ((byte & 0xc0) === 0x80) continue;
+    const length = byte >= 0xf0 ? 4 : byte >= 0xe0 ? 3 : byte >= 0xc0 ? 2 : 1;
+    return length > back ? bytes.length - back : bytes.length;
+  }
+  return bytes.length;
+}
+
+/** End of the escape sequence at `at`: CSI, OSC/DCS (to BEL or ESC \), or ESC + one byte. */
+function escapeEnd(bytes: Buffer, at: number): number | undefined {
+  const kind = bytes[at + 1];
+  if (kind === undefined) return undefined;
+  if (kind === 0x5b) {
+    for (let i = at + 2; i < bytes.length; i++) {
+      const byte = bytes[i] ?? 0;
+      if (byte >= 0x40 && byte <= 0x7e) return i + 1;
+    }
+    return undefined;
+  }
+  if (kind === 0x5d || kind === 0x50) {
+    for (let i = at + 2; i < bytes.length; i++) {
+      if (bytes[i] === BEL) return i + 1;
+      if (bytes[i] === ESC && bytes[i + 1] === 0x5c) return i + 2;
+    }
+    return undefined;
+  }
+  return at + 2;
+}
+
+/**
+ * The masker as a stream step: what it holds back goes out `holdMs` after
+ * the last read if nothing follows, and at the end of the stream.
+ */
+export function maskingTransform(masker: StreamMasker, holdMs: number): Transform {
+  let timer: NodeJS.Timeout | undefined;
+  const stream: Transform = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      clearTimeout(timer);
+      const out = masker.push(chunk);
+      if (masker.holding) timer = setTimeout(() => stream.push(masker.flush()), holdMs);
+      done(null, out.length === 0 ? undefined : out);
+    },
+    flush(done) {
+      clearTimeout(timer);
+      const rest = masker.flush();
+      done(null, rest.length === 0 ? undefined : rest);
+    },
+  });
+  stream.once("close", () => clearTimeout(timer));
+  return stream;
+}

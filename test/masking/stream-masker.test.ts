@@ -1,0 +1,143 @@
+// Tests for src/masking/stream-masker.ts with a plain regex finder (the real
+// detectors have their own tests): secrets are masked however the stream is
+// split, through escape sequences, with the layout kept; small reads pass at
+// once; nothing is lost or duplicated.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import { detectorsFor, findSecrets } from "../../src/masking/detectors.js";
+import {
+  type FoundSecret,
+  maskingTransform,
+  StreamMasker,
+} from "../../src/masking/stream-masker.js";
+
+const SECRET = /SECRET-[A-Z0-9]{8}/g;
+
+function find(text: string): FoundSecret[] {
+  return [...text.matchAll(SECRET)].map((match) => ({
+    start: match.index,
+    end: match.index + match[0].length,
+    detector: "test",
+  }));
+}
+
+/** Feeds `chunks` and flushes; the whole output and the masked count. */
+function run(chunks: readonly Buffer[]): { out: string; masked: number } {
+  let masked = 0;
+  const masker = new StreamMasker({ find, masked: () => masked++ });
+  const parts = chunks.map((chunk) => masker.push(chunk));
+  parts.push(masker.flush());
+  return { out: Buffer.concat(parts).toString("utf8"), masked };
+}
+
+const COLOUR = new RegExp(`${"\x1b"}\\[[0-9;]*m`, "g");
+const plain = (text: string) => text.replace(COLOUR, "");
+
+test("a secret in one read is masked, same width, the rest untouched", () => {
+  const { out, masked } = run([Buffer.from("token: SECRET-ABCD1234 ok\r\n")]);
+  assert.equal(out, "token: *************** ok\r\n");
+  assert.equal(masked, 1);
+});
+
+test("a secret split across reads is masked whole", () => {
+  const { out } = run(
+    ["the value is SECRET-AB", "CD1234 and more text here\r\n"].map((s) => Buffer.from(s)),
+  );
+  assert.equal(out, "the value is *************** and more text here\r\n");
+});
+
+test("escape sequences inside a secret (grep --color) are kept and do not hide it", () => {
+  const coloured = "x \x1b[01;31mSECRET\x1b[m-ABCD1234 y\r\n";
+  const { out } = run([Buffer.from(coloured)]);
+  assert.equal(out, "x \x1b[01;31m******\x1b[m********* y\r\n");
+});
+
+test("an escape sequence or a UTF-8 character cut between reads is never split", () => {
+  const text = "é \x1b[31mred\x1b[0m ü\r\n";
+  const bytes = Buffer.from(text);
+  for (let cut = 1; cut < bytes.length; cut++) {
+    const { out } = run([bytes.subarray(0, cut), bytes.subarray(cut)]);
+    assert.equal(out, text);
+  }
+});
+
+test("small reads (typed echo) pass at once, nothing held", () => {
+  const masker = new StreamMasker({ find });
+  for (const key of "ls -la") {
+    assert.equal(masker.push(Buffer.from(key)).toString(), key);
+    assert.equal(masker.holding, false);
+  }
+});
+
+test("a large read holds back only a trailing word, until the next read or a flush", () => {
+  const masker = new StreamMasker({ find });
+  const first = masker.push(Buffer.from(`${"line of output\r\n".repeat(4)}partial`));
+  assert.equal(first.toString(), "line of output\r\n".repeat(4));
+  assert.equal(masker.holding, true);
+  assert.equal(masker.flush().toString(), "partial");
+});
+
+test("a known limit: a secret's start in a small read (≤ 16 bytes) has already been sent", () => {
+  const { out } = run(["SECRET-AB", "CD1234 and more text\r\n"].map((s) => Buffer.from(s)));
+  assert.equal(out, "SECRET-AB****** and more text\r\n");
+});
+
+test("any split into reads of more than 16 bytes: output = masked input, each secret counted once", () => {
+  const piece = fc.oneof(
+    fc.constantFrom("SECRET-ABCD1234", "SECRET-ZZ99ZZ99", "\x1b[1m", "\x1b[0m", "\r\n", " ", "é"),
+    fc.string({ unit: "grapheme-ascii", maxLength: 12 }),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(piece, { maxLength: 40 }),
+      fc.array(fc.nat(), { maxLength: 8 }),
+      (pieces, cuts) => {
+        const whole = Buffer.from(pieces.join(""));
+        const points = [...new Set(cuts.map((cut) => cut % (whole.length + 1)))]
+          .sort((a, b) => a - b)
+          .filter((point, i, all) => point - (all[i - 1] ?? 0) > 16);
+        const chunks = [0, ...points].map((start, i) =>
+          whole.subarray(start, points[i] ?? whole.length),
+        );
+        const { out, masked } = run(chunks);
+        const expected = run([whole]);
+        assert.equal(plain(out).length, plain(whole.toString()).length, "same width");
+        assert.doesNotMatch(plain(out), SECRET);
+        assert.equal(out, expected.out, "the split does not change the result");
+        assert.equal(masked, expected.masked);
+      },
+    ),
+    { numRuns: 1000 },
+  );
+});
+
+test("as a stream step: a held tail goes out after holdMs without more data, the rest at the end", async () => {
+  const step = maskingTransform(new StreamMasker({ find }), 20);
+  const seen: string[] = [];
+  step.on("data", (chunk: Buffer) => seen.push(chunk.toString()));
+  step.write(Buffer.from(`${"output line\r\n".repeat(3)}SECRET-ABCD`));
+  await new Promise((wake) => setImmediate(wake));
+  assert.deepEqual(seen, ["output line\r\n".repeat(3)]);
+  await new Promise((wake) => setTimeout(wake, 60));
+  assert.deepEqual(
+    seen.slice(1),
+    ["SECRET-ABCD"],
+    "a partial secret is sent as it is after the wait",
+  );
+  step.end(Buffer.from(" then SECRET-ABCD1234"));
+  await new Promise((wake) => step.once("end", wake));
+  assert.equal(seen.slice(2).join(""), " then ***************");
+});
+
+test("a private key block sent before its END (the hold timed out) is masked to its END", () => {
+  const detectors = detectorsFor(["private-key"]);
+  const masker = new StreamMasker({ find: (text) => findSecrets(detectors, text) });
+  const body = `${"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=".repeat(40)}\n`;
+  const first = masker.push(Buffer.from(`key:\n-----BEGIN PRIVATE KEY-----\n${body}`));
+  const timedOut = masker.flush();
+  const rest = masker.push(Buffer.from(`${body}-----END PRIVATE KEY-----\nafter the key\n`));
+  const shown = Buffer.concat([first, timedOut, rest, masker.flush()]).toString();
+  assert.ok(!shown.includes("QUJD"), shown.slice(0, 200));
+  assert.match(shown, /^key:\n\*+\n\*+\n\*+\n\*+\nafter the key\n$/);
+});

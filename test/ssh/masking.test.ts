@@ -1,0 +1,95 @@
+// Masking in real sessions (issue 8): the access entry's `mask:` detectors
+// on what a real sshd's commands print, stdout and stderr, in exec and in an
+// interactive shell; the recording keeps only the masked text, and each
+// masked secret is audited without the secret.
+
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { run, startTestBastion, type TestBastion, type UserKey } from "../harness/bastion.js";
+import { PROMPT_END, PtyDriver } from "../harness/pty.js";
+
+const CARD = "4111 1111 1111 1111";
+const MASKED_CARD = "*******************";
+const KEY_BODY = "b3BlbnNzaC1rZXktdjEAAAAA";
+const KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${KEY_BODY}\nQyNTUxOQAAACDh\n-----END OPENSSH PRIVATE KEY-----\n`;
+
+const EXTRA_POLICY = `access:
+  - name: masked
+    subjects: { groups: [masked] }
+    targets: { names: [web1] }
+    commands: [baseline]
+    mask: [credit-card, private-key, { name: ticket, regex: "TICKET-[0-9]{4}" }]
+`;
+
+function castTexts(dir: string): string {
+  const texts: string[] = [];
+  const walk = (path: string) => {
+    for (const entry of readdirSync(path, { withFileTypes: true })) {
+      const child = join(path, entry.name);
+      if (entry.isDirectory()) walk(child);
+      else if (entry.name.endsWith(".cast")) texts.push(readFileSync(child, "utf8"));
+    }
+  };
+  walk(dir);
+  return texts.join("\n");
+}
+
+describe("masking in sessions", () => {
+  let bastion: TestBastion;
+  let mia: UserKey;
+
+  before(async () => {
+    bastion = await startTestBastion({ extraPolicy: EXTRA_POLICY });
+    mia = await bastion.issueUser("mia@example.com", ["masked"]);
+  });
+  after(async () => {
+    await bastion?.stop();
+  });
+
+  it("masks stdout and stderr of an exec, same width, and audits each detector's count", async () => {
+    const result = await run("/usr/bin/ssh", [
+      ...bastion.sshArgs(mia, "web1"),
+      `printf 'card ${CARD} ok\\n'; printf 'see TICKET-1234\\n' >&2; printf 'order 4111111111111112\\n'`,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout, `card ${MASKED_CARD} ok\norder 4111111111111112\n`);
+    assert.match(result.stderr, /see \*{11}/);
+    const event = await bastion.waitForAudit(
+      (e) => e.event === "mask" && e.detector === "credit-card",
+    );
+    assert.equal(event.count, 1);
+    const maskEvents = bastion.auditEvents().filter((e) => e.event === "mask");
+    assert.doesNotMatch(JSON.stringify(maskEvents), /4111|TICKET-1234/);
+  });
+
+  it("masks a private key printed in a shell, across lines, and the recording keeps only the mask", async () => {
+    const term = new PtyDriver("/usr/bin/ssh", ["-tt", ...bastion.sshArgs(mia, "web1")]);
+    try {
+      await term.expect(PROMPT_END);
+      const from = term.output.length;
+      // Typed as base64, so that only the command's output holds the key.
+      term.type(`echo ${Buffer.from(KEY).toString("base64")} | base64 -d; echo after-key\r`);
+      await term.expect(/\r\nafter-key/, 15_000, from);
+      const shown = term.output.slice(from);
+      assert.ok(!shown.includes(KEY_BODY), shown);
+      assert.match(shown, /\*{20,}/);
+      term.type("exit\r");
+      await term.exit();
+    } finally {
+      term.kill();
+    }
+    await bastion.waitForAudit((e) => e.event === "mask" && e.detector === "private-key");
+    await bastion.waitForAudit((e) => e.event === "session.end" && e.user === "mia@example.com");
+    const deadline = Date.now() + 10_000;
+    while (!castTexts(join(bastion.dir, "recordings")).includes("mask: private-key")) {
+      if (Date.now() > deadline) assert.fail("no mask marker in the recording");
+      await new Promise((wake) => setTimeout(wake, 50));
+    }
+    const recorded = castTexts(join(bastion.dir, "recordings"));
+    assert.ok(!recorded.includes(KEY_BODY));
+    // The exec's output was recorded masked (its command line is in a marker, as typed).
+    assert.ok(recorded.includes(`card ${MASKED_CARD} ok`));
+  });
+});
