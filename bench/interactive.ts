@@ -1,9 +1,10 @@
 // Interactive latency: a real ssh client in a pty types into an interactive
-// bash on a real sshd, on three paths: (1) straight to sshd, plain bash;
+// bash on a real sshd, on four paths: (1) straight to sshd, plain bash;
 // (2) straight to sshd, bash with the shell integration, the benchmark itself
 // answering each gate (isolates the widget's cost); (3) through a real
 // bastion, which runs the integration and decides each line with the policy
-// engine. Measures keystroke echo (one character, until readline echoes it)
+// engine; (4) the same with every masking detector on the output (issue 8:
+// echo must stay unchanged). Measures keystroke echo (one character, until readline echoes it)
 // and Enter to run (a typed line, Enter, until its output appears). Every
 // line is typed at a ready prompt: the user's PROMPT_COMMAND (e.g. a pyenv
 // hook that forks) must not be counted as the gate's cost.
@@ -16,6 +17,7 @@ import { randomBytes } from "node:crypto";
 import { integrationCommand } from "../src/interactive/integration.js";
 import { startTestBastion } from "../test/harness/bastion.js";
 import { PtyDriver } from "../test/harness/pty.js";
+import { MASKED_ENTRY } from "./masked-entry.js";
 import { machine, writeResult } from "./results-file.js";
 
 const sleep = (ms: number) => new Promise((wake) => setTimeout(wake, ms));
@@ -151,29 +153,37 @@ function integratedDirect(directSshArgs: string[]): ShellPath {
 async function main(): Promise<void> {
   const keystrokes = Number(process.argv[2] ?? 1000);
   const lines = Number(process.argv[3] ?? 300);
-  const bastion = await startTestBastion();
+  const bastion = await startTestBastion({ extraPolicy: MASKED_ENTRY });
   const shells: OpenShell[] = [];
   try {
     const user = await bastion.issueUser("bench@example.com", ["ops"]);
+    const masked = await bastion.issueUser("masked@example.com", ["masked"]);
     const paths: ShellPath[] = [
       { sshArgs: bastion.directSshArgs() },
       integratedDirect(bastion.directSshArgs()),
       { sshArgs: bastion.sshArgs(user, "web1") },
+      { sshArgs: bastion.sshArgs(masked, "web1") },
     ];
     for (const path of paths) shells.push(await openShell(path));
-    const [directShell, , proxiedShell] = shells as [OpenShell, OpenShell, OpenShell];
-    const [directEcho = [], proxiedEcho = []] = await interleaved(
-      [directShell.pty, proxiedShell.pty],
+    const [directShell, , proxiedShell, maskedShell] = shells as [
+      OpenShell,
+      OpenShell,
+      OpenShell,
+      OpenShell,
+    ];
+    const [directEcho = [], proxiedEcho = [], maskedEcho = []] = await interleaved(
+      [directShell.pty, proxiedShell.pty, maskedShell.pty],
       keystrokes,
       echoOnce,
     );
     for (const shell of shells) shell.pty.type("\x15"); // Ctrl-U: an empty line for what follows
     await sleep(50);
-    const [directEnter = [], integratedEnter = [], proxiedEnter = []] = await interleaved(
-      shells.map((shell, index) => ({ shell, path: paths[index] as ShellPath })),
-      lines,
-      ({ shell, path }, i) => enterOnce(shell, path, i),
-    );
+    const [directEnter = [], integratedEnter = [], proxiedEnter = [], maskedEnter = []] =
+      await interleaved(
+        shells.map((shell, index) => ({ shell, path: paths[index] as ShellPath })),
+        lines,
+        ({ shell, path }, i) => enterOnce(shell, path, i),
+      );
     const result = {
       benchmark: "interactive",
       date: new Date().toISOString(),
@@ -185,12 +195,16 @@ async function main(): Promise<void> {
         direct: summary(directEcho),
         bastion: summary(proxiedEcho),
         added: added(directEcho, proxiedEcho),
+        bastion_masked: summary(maskedEcho),
+        added_by_masking: added(proxiedEcho, maskedEcho),
       },
       enter_to_run: {
         direct: summary(directEnter),
         integrated_direct: summary(integratedEnter),
         bastion: summary(proxiedEnter),
         added: added(directEnter, proxiedEnter),
+        bastion_masked: summary(maskedEnter),
+        added_by_masking: added(proxiedEnter, maskedEnter),
       },
     };
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);

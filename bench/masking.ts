@@ -9,18 +9,11 @@
 
 import { MASK_DETECTORS } from "../src/policy/index.js";
 import { recordingsAt, startTestBastion } from "../test/harness/bastion.js";
+import { MASKED_ENTRY } from "./masked-entry.js";
 import { compareOnOff, type Side } from "./on-off.js";
 
 const LOG_LINE =
   "Nov 22 03:16:01 web1 app[4242]: GET /api/v1/items?id=118 status=200 bytes=5120 user=alice ms=12";
-
-const MASKED_ENTRY = `access:
-  - name: masked-bench
-    subjects: { groups: [masked] }
-    targets: { names: [web1] }
-    commands: [baseline]
-    mask: [${MASK_DETECTORS.join(", ")}]
-`;
 
 async function startSide(name: Side["name"]): Promise<Side> {
   const bastion = await startTestBastion({
