@@ -83,6 +83,7 @@ export class ChainWriter {
         "UPDATE sessions SET commands = commands + 1, denials = denials + ?, max_risk = max(max_risk, ?) WHERE id = ?",
       ),
       sessionRisk: db.prepare("UPDATE sessions SET max_risk = max(max_risk, ?) WHERE id = ?"),
+      sessionMasked: db.prepare("UPDATE sessions SET masked = masked + ? WHERE id = ?"),
       command: db.prepare(
         "INSERT INTO commands (event_seq, session, time, offset_ms, line, decision, rule, reason, risk, determined_by, cwd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
@@ -181,6 +182,9 @@ export class ChainWriter {
         break;
       case "signal":
         this.statements.sessionRisk.run(finite(fields.risk) ?? 0, session);
+        break;
+      case "mask":
+        this.statements.sessionMasked.run(Math.max(0, finite(fields.count) ?? 0), session);
         break;
     }
   }

@@ -31,6 +31,7 @@ interface SessionDbRow {
   commands: number;
   denials: number;
   max_risk: number;
+  masked: number;
 }
 
 interface RecordingDbRow {
@@ -135,6 +136,7 @@ function toSession(row: SessionDbRow, recordings: RecordingRow[]): SessionSummar
       commands: row.commands,
       denials: row.denials,
       maxRisk: row.max_risk,
+      masked: row.masked,
       recordings,
     },
     {

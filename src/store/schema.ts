@@ -200,6 +200,11 @@ CREATE TABLE approval_outbox (
 );
 `;
 
+/** Secrets masked in a session's output (the sum of its `mask` events' counts). */
+const SESSION_MASKED = `
+ALTER TABLE sessions ADD COLUMN masked INTEGER NOT NULL DEFAULT 0;
+`;
+
 /** Never edit or reorder an entry once released: append a new one. */
 export const MIGRATIONS: readonly Migration[] = [
   { description: "events chain, sessions, commands, auth events, recordings", sql: CORE_TABLES },
@@ -207,6 +212,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { description: "pruned_at on recordings (retention)", sql: RECORDING_PRUNED_AT },
   { description: "issued user certificates (serial, identity)", sql: ISSUED_CERTIFICATES },
   { description: "approval requests, votes, session grants, CLI audit outbox", sql: APPROVALS },
+  { description: "masked secrets per session", sql: SESSION_MASKED },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -71,6 +71,8 @@ export interface SessionSummary {
   commands: number;
   denials: number;
   maxRisk: number;
+  /** Secrets masked in the session's output. */
+  masked: number;
   recordings: RecordingRow[];
 }
 

@@ -60,6 +60,14 @@ describe("masking in sessions", () => {
       (e) => e.event === "mask" && e.detector === "credit-card",
     );
     assert.equal(event.count, 1);
+    // The index counts both (the card on stdout, the ticket on stderr), once it has written them.
+    const deadline = Date.now() + 5_000;
+    let listed = "";
+    while (!/masked=2\b/.test(listed) && Date.now() < deadline) {
+      listed = (await bastion.cli(["recordings", "list", "--user", "mia@example.com"])).stdout;
+      await new Promise((wake) => setTimeout(wake, 100));
+    }
+    assert.match(listed, /masked=2\b/);
     const maskEvents = bastion.auditEvents().filter((e) => e.event === "mask");
     assert.doesNotMatch(JSON.stringify(maskEvents), /4111|TICKET-1234/);
   });

@@ -104,7 +104,8 @@ access:
       term.kill();
     }
     await bastion.waitForAudit((e) => e.event === "session.end" && e.user === "alice@example.com");
-    const path = await castWith("recorded-42");
+    // The writer thread may still be writing: wait for the last line asserted below.
+    const path = await castWith("portcullis: blocked: recursive delete");
     const { header, events } = readCast(path);
     assert.equal(header.version, 2);
     assert.equal(header.width, 100);

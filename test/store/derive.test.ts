@@ -11,6 +11,7 @@ import {
   authSuccess,
   command,
   connection,
+  event,
   freshPath,
   openFresh,
   recordAll,
@@ -22,7 +23,14 @@ describe("deriving sessions and commands", () => {
   test("a typical connection becomes one session with its commands, groups and counters", () => {
     const { index } = openFresh();
     const c = connection();
-    recordAll(index, typicalConnection(c));
+    const [...records] = typicalConnection(c);
+    records.splice(
+      -1,
+      0,
+      event(c, "mask", 3_100, { detector: "credit-card", count: 2 }),
+      event(c, "mask", 3_200, { detector: "jwt", count: 1 }),
+    );
+    recordAll(index, records);
     const found = index.getSession(c.session);
     assert.ok(found);
     const { session, commands } = found;
@@ -42,6 +50,7 @@ describe("deriving sessions and commands", () => {
         commands: 3,
         denials: 1,
         maxRisk: 90,
+        masked: 3,
         recordings: undefined,
       },
     );

@@ -51,7 +51,12 @@ export function connection(overrides: Partial<Connection> = {}): Connection {
   };
 }
 
-function event(c: Connection, name: string, offsetMs: number, fields: Record<string, unknown>) {
+export function event(
+  c: Connection,
+  name: string,
+  offsetMs: number,
+  fields: Record<string, unknown>,
+) {
   const base = { session: c.session, source_ip: c.source_ip, user: c.user };
   const targeted = name.startsWith("auth.") ? base : { ...base, target: c.target, login: c.login };
   return { event: name, time: at(c.startMs + offsetMs), fields: { ...targeted, ...fields } };

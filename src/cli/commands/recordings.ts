@@ -110,6 +110,7 @@ function sessionLine(session: SessionSummary): string {
     `commands=${session.commands}`,
     `denied=${session.denials}`,
     `risk=${session.maxRisk}`,
+    `masked=${session.masked}`,
   ].join("  ");
 }
 
@@ -125,6 +126,7 @@ function sessionDetails(session: SessionSummary): string {
     ["started", session.startedAt.toISOString()],
     ["ended", session.endedAt?.toISOString()],
     ["end reason", session.endReason],
+    ["masked", session.masked > 0 ? `${session.masked} secrets in the output` : undefined],
     ...session.recordings.map((row): [string, string] => [
       "recording",
       `${row.relativePath} (${row.status}${row.prunedAt ? `, pruned ${row.prunedAt.toISOString()}` : ""})`,
