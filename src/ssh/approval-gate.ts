@@ -256,7 +256,12 @@ class ApprovalConversation implements ApprovalWait {
       this.finish(false);
       return;
     }
-    this.context.approvals.withdraw(request.id, this.context.requester.user);
+    try {
+      this.context.approvals.withdraw(request.id, this.context.requester.user);
+    } catch (error) {
+      // The service is gone (shutdown): the request expires on its own; nothing runs.
+      this.refuse(`blocked: the request could not be withdrawn: ${errorMessage(error)}`);
+    }
   }
 
   private refuse(message: string): void {
