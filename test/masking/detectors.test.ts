@@ -16,6 +16,7 @@ import {
 } from "../../src/masking/detectors.js";
 import { MASK_DETECTORS } from "../../src/policy/schema.js";
 import { PortcullisError } from "../../src/util/errors.js";
+import { BEGIN_KEY, END_KEY, pemLine } from "./pem-text.js";
 
 /** The matched texts of `detector` in `text`. */
 function found(detector: Detector, text: string): string[] {
@@ -156,9 +157,9 @@ describe("private-key", () => {
     format: "pem",
   }) as string;
   const openssh = [
-    "-----BEGIN OPENSSH PRIVATE KEY-----",
+    pemLine("BEGIN", "OPENSSH PRIVATE KEY"),
     "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW",
-    "-----END OPENSSH PRIVATE KEY-----",
+    pemLine("END", "OPENSSH PRIVATE KEY"),
   ].join("\r\n");
 
   test("a PEM block in terminal output is one match, BEGIN to END across lines", () => {
@@ -168,14 +169,12 @@ describe("private-key", () => {
 
   test("every kind of private key block, also inside one JSON string", () => {
     for (const kind of ["", "EC ", "DSA ", "ENCRYPTED ", "OPENSSH "]) {
-      const block = `-----BEGIN ${kind}PRIVATE KEY-----\nMIIB\n-----END ${kind}PRIVATE KEY-----`;
+      const label = `${kind}PRIVATE KEY`;
+      const block = `${pemLine("BEGIN", label)}\nMIIB\n${pemLine("END", label)}`;
       assert.deepEqual(found(detector, `x ${block} y`), [block]);
     }
-    const json =
-      '{"private_key": "-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----\\n"}';
-    assert.deepEqual(found(detector, json), [
-      "-----BEGIN PRIVATE KEY-----\\nMIIE\\n-----END PRIVATE KEY-----",
-    ]);
+    const json = `{"private_key": "${BEGIN_KEY}\\nMIIE\\n${END_KEY}\\n"}`;
+    assert.deepEqual(found(detector, json), [`${BEGIN_KEY}\\nMIIE\\n${END_KEY}`]);
     assert.equal(detector.find(`${openssh}\n${openssh}`).length, 2);
   });
 
@@ -191,7 +190,7 @@ describe("private-key", () => {
   });
 
   test("a block longer than the cap is masked up to the cap, not open", () => {
-    const text = `-----BEGIN RSA PRIVATE KEY-----\n${"A".repeat(PRIVATE_KEY_MAX_LENGTH)}\nrest`;
+    const text = `${pemLine("BEGIN", "RSA PRIVATE KEY")}\n${"A".repeat(PRIVATE_KEY_MAX_LENGTH)}\nrest`;
     assert.deepEqual(detector.find(text), [{ start: 0, end: PRIVATE_KEY_MAX_LENGTH }]);
   });
 });
@@ -273,7 +272,7 @@ describe("detectorsFor and findSecrets", () => {
   });
 
   test("an open match stays open when joined", () => {
-    const text = "password=-----BEGIN PRIVATE KEY-----\nMIIE";
+    const text = `password=${BEGIN_KEY}\nMIIE`;
     const [match, ...rest] = findSecrets(
       detectorsFor(["password-assignment", "private-key"]),
       text,
@@ -294,8 +293,8 @@ describe("detectorsFor and findSecrets", () => {
       "password: x",
       "Bearer ",
       "token=",
-      "-----BEGIN PRIVATE KEY-----",
-      "-----END PRIVATE KEY-----",
+      BEGIN_KEY,
+      END_KEY,
       " ",
       "\n",
     );
@@ -360,7 +359,7 @@ describe("pathological inputs stay fast (no catastrophic backtracking)", () => {
     "password=".repeat(11_000),
     "token: ".repeat(14_000),
     "Bearer ".repeat(14_000),
-    "-----BEGIN PRIVATE KEY-----".repeat(4000),
+    BEGIN_KEY.repeat(4000),
     "a.".repeat(50_000),
     "123-".repeat(25_000),
     "://a:".repeat(20_000),

@@ -11,6 +11,7 @@ import {
   maskingTransform,
   StreamMasker,
 } from "../../src/masking/stream-masker.js";
+import { BEGIN_KEY, END_KEY } from "./pem-text.js";
 
 const SECRET = /SECRET-[A-Z0-9]{8}/g;
 
@@ -134,9 +135,9 @@ test("a private key block sent before its END (the hold timed out) is masked to 
   const detectors = detectorsFor(["private-key"]);
   const masker = new StreamMasker({ find: (text) => findSecrets(detectors, text) });
   const body = `${"QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=".repeat(40)}\n`;
-  const first = masker.push(Buffer.from(`key:\n-----BEGIN PRIVATE KEY-----\n${body}`));
+  const first = masker.push(Buffer.from(`key:\n${BEGIN_KEY}\n${body}`));
   const timedOut = masker.flush();
-  const rest = masker.push(Buffer.from(`${body}-----END PRIVATE KEY-----\nafter the key\n`));
+  const rest = masker.push(Buffer.from(`${body}${END_KEY}\nafter the key\n`));
   const shown = Buffer.concat([first, timedOut, rest, masker.flush()]).toString();
   assert.ok(!shown.includes("QUJD"), shown.slice(0, 200));
   assert.match(shown, /^key:\n\*+\n\*+\n\*+\n\*+\nafter the key\n$/);

@@ -4,16 +4,16 @@
 // masked secret is audited without the secret.
 
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { run, startTestBastion, type TestBastion, type UserKey } from "../harness/bastion.js";
+import { generateTestKey } from "../harness/keys.js";
 import { PROMPT_END, PtyDriver } from "../harness/pty.js";
 
 const CARD = "4111 1111 1111 1111";
 const MASKED_CARD = "*******************";
-const KEY_BODY = "b3BlbnNzaC1rZXktdjEAAAAA";
-const KEY = `-----BEGIN OPENSSH PRIVATE KEY-----\n${KEY_BODY}\nQyNTUxOQAAACDh\n-----END OPENSSH PRIVATE KEY-----\n`;
 
 const EXTRA_POLICY = `access:
   - name: masked
@@ -39,13 +39,16 @@ function castTexts(dir: string): string {
 describe("masking in sessions", () => {
   let bastion: TestBastion;
   let mia: UserKey;
+  let keyDir: string;
 
   before(async () => {
     bastion = await startTestBastion({ extraPolicy: EXTRA_POLICY });
     mia = await bastion.issueUser("mia@example.com", ["masked"]);
+    keyDir = mkdtempSync(join(tmpdir(), "portcullis-masking-"));
   });
   after(async () => {
     await bastion?.stop();
+    rmSync(keyDir, { recursive: true, force: true });
   });
 
   it("masks stdout and stderr of an exec, same width, and audits each detector's count", async () => {
@@ -73,15 +76,17 @@ describe("masking in sessions", () => {
   });
 
   it("masks a private key printed in a shell, across lines, and the recording keeps only the mask", async () => {
+    // A real key, generated now: `cat` shows it the way a user would.
+    const key = generateTestKey(keyDir, "rsa");
+    const keyLines = readFileSync(key.privatePath, "utf8").split("\n").slice(1, -2);
     const term = new PtyDriver("/usr/bin/ssh", ["-tt", ...bastion.sshArgs(mia, "web1")]);
     try {
       await term.expect(PROMPT_END);
       const from = term.output.length;
-      // Typed as base64, so that only the command's output holds the key.
-      term.type(`echo ${Buffer.from(KEY).toString("base64")} | base64 -d; echo after-key\r`);
+      term.type(`cat ${key.privatePath}; echo after-key\r`);
       await term.expect(/\r\nafter-key/, 15_000, from);
       const shown = term.output.slice(from);
-      assert.ok(!shown.includes(KEY_BODY), shown);
+      for (const line of keyLines) assert.ok(!shown.includes(line), shown);
       assert.match(shown, /\*{20,}/);
       term.type("exit\r");
       await term.exit();
@@ -96,7 +101,7 @@ describe("masking in sessions", () => {
       await new Promise((wake) => setTimeout(wake, 50));
     }
     const recorded = castTexts(join(bastion.dir, "recordings"));
-    assert.ok(!recorded.includes(KEY_BODY));
+    for (const line of keyLines) assert.ok(!recorded.includes(line));
     // The exec's output was recorded masked (its command line is in a marker, as typed).
     assert.ok(recorded.includes(`card ${MASKED_CARD} ok`));
   });
