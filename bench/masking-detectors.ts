@@ -8,21 +8,10 @@
 import { performance } from "node:perf_hooks";
 import { builtInDetector, type Detector, findSecrets } from "../src/masking/detectors.js";
 import { MASK_DETECTORS } from "../src/policy/schema.js";
-import { machine, median, writeResult } from "./results-file.js";
+import { machine, median, seededRandom, writeResult } from "./results-file.js";
 
 const TARGET_BYTES = 20 * 1024 * 1024;
 const PIECE = 32 * 1024;
-
-/** mulberry32: a small seeded PRNG so every run measures the same text. */
-function seededRandom(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = seededRandom(8);
 const int = (below: number) => Math.floor(random() * below);

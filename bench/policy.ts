@@ -12,21 +12,10 @@ import { parsePolicyFiles } from "../src/policy/parse.js";
 import { extractCommands } from "../src/policy/shell/index.js";
 import type { AccessEntry, Policy } from "../src/policy/types.js";
 import { targetYaml } from "../test/policy/fixtures.js";
-import { machine, writeResult } from "./results-file.js";
+import { machine, seededRandom, writeResult } from "./results-file.js";
 
 const RULE_COUNT = 1000;
 const CORPUS_SIZE = 1000;
-
-/** mulberry32: a small seeded PRNG so every run measures the same policy and corpus. */
-function seededRandom(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const random = seededRandom(20261122);
 const serial = () => Math.floor(random() * 1000);

@@ -56,3 +56,14 @@ export function busyFraction(
 ): number {
   return (after.busy - before.busy) / Math.max(1, after.total - before.total);
 }
+
+/** mulberry32: a small seeded PRNG so every run measures the same input. */
+export function seededRandom(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -129,7 +129,7 @@ export function handleSessionChannel(session: Session, hooks: ChannelHooks): voi
     if (command !== undefined) request.command = command;
     if (pty) request.pty = pty;
     if (reason !== undefined) request.reason = reason;
-    Promise.resolve(hooks.intercept ? hooks.intercept(request, channel) : { request })
+    planned(hooks, request, channel)
       .then((plan) => (plan === undefined ? undefined : openUpstream(plan, channel, hooks)))
       .then(
         (opened) => {
@@ -140,6 +140,19 @@ export function handleSessionChannel(session: Session, hooks: ChannelHooks): voi
   };
   session.on("shell", (accept) => start(accept(), "shell"));
   session.on("exec", (accept, _reject, info) => start(accept(), "exec", info.command));
+}
+
+/** The hook's plan; a hook that throws (fails closed) rejects, and the channel ends with why. */
+function planned(
+  hooks: ChannelHooks,
+  request: ChannelStart,
+  channel: ServerChannel,
+): Promise<ProxyPlan | undefined> {
+  try {
+    return Promise.resolve(hooks.intercept ? hooks.intercept(request, channel) : { request });
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 async function openUpstream(

@@ -289,22 +289,7 @@ export function isolatedSshOptions(keyPath: string, knownHosts: string): string[
 }
 
 function commonSshOptions(keyPath: string, knownHosts: string, port: number): string[] {
-  return [
-    "-i",
-    keyPath,
-    "-o",
-    "IdentitiesOnly=yes",
-    "-o",
-    `UserKnownHostsFile=${knownHosts}`,
-    "-o",
-    "StrictHostKeyChecking=yes",
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "LogLevel=ERROR",
-    "-p",
-    String(port),
-  ];
+  return [...isolatedSshOptions(keyPath, knownHosts), "-o", "LogLevel=ERROR", "-p", String(port)];
 }
 
 function readAudit(path: string): string {
