@@ -236,8 +236,14 @@ export function describeCommandGate(shell: GateShell): void {
     it("checks what runs after Ctrl-C, tab completion and history recall", async () => {
       writeFileSync(file("keep-completed-name"), "");
       await session(async (term) => {
+        // Ctrl-C once the line shows, as a person presses it. Sent in the same
+        // write, the tty flushes the unread text on INTR, and bash has been seen
+        // (rarely) to print no prompt after that race: not understood yet.
+        const beforeLine = term.output.length;
+        term.type(`touch ${file("ctrl-c-abandoned")}`);
+        await term.expect("ctrl-c-abandoned", 15_000, beforeLine);
         const beforeCtrlC = term.output.length;
-        term.type(`touch ${file("ctrl-c-abandoned")}\x03`);
+        term.type("\x03");
         await prompt(term, beforeCtrlC);
         await typeBlocked(term, `touch ${file("forbidden-after-ctrl-c")}\r`);
         await typeBlocked(term, `rm ${file("keep-comp")}\t\r`);
