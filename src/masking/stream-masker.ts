@@ -7,7 +7,8 @@
 // does not move). What could still become (or grow) a secret with the next
 // read is held back, within bounds: a small read (typed echo) is never held,
 // and the caller flushes what is held after a few milliseconds without more
-// data. An escape sequence or a UTF-8 character is never split.
+// data. Typed input (recorded, not shown) is held a whole line instead. An
+// escape sequence or a UTF-8 character is never split.
 
 import { Transform } from "node:stream";
 
@@ -25,6 +26,12 @@ export interface StreamMaskerOptions {
   find(text: string): readonly FoundSecret[];
   /** Called once per masked secret (after it was masked). */
   masked?(detector: string): void;
+  /**
+   * Hold back the unfinished last line, not only a trailing token, and small
+   * reads too: for typed input, whose keystrokes arrive one by one and which
+   * nobody waits to see (only the recording gets it).
+   */
+  readonly wholeLines?: boolean;
 }
 
 const ESC = 0x1b;
@@ -63,7 +70,10 @@ export class StreamMasker {
 
   /** Bytes that can go to the user now (masked); the rest is held. */
   push(chunk: Buffer): Buffer {
-    const small = chunk.length <= NEVER_HOLD_BYTES && this.held.length === 0;
+    const small =
+      this.options.wholeLines !== true &&
+      chunk.length <= NEVER_HOLD_BYTES &&
+      this.held.length === 0;
     const pending = this.held.length === 0 ? chunk : Buffer.concat([this.held, chunk]);
     return this.process(pending, small);
   }
@@ -89,7 +99,7 @@ export class StreamMasker {
       .map((run) => pending.toString("latin1", run.from, run.from + run.length))
       .join("");
     const secrets = this.secretsIn(text);
-    const sendChars = sendAll ? text.length : holdFrom(text, secrets);
+    const sendChars = sendAll ? text.length : holdFrom(text, secrets, this.options.wholeLines);
     const sendBytes = sendChars >= text.length ? complete : byteOffset(runs, sendChars);
     const out = maskBytes(pending.subarray(0, sendBytes), runs, secrets);
     this.held = Buffer.from(pending.subarray(sendBytes));
@@ -122,18 +132,23 @@ export class StreamMasker {
   }
 }
 
-/** Where the text stops being safe to send: a secret touching the end, or a trailing token. */
-function holdFrom(text: string, secrets: readonly FoundSecret[]): number {
+/** Where the text stops being safe to send: a secret touching the end, or a trailing token (or line). */
+function holdFrom(text: string, secrets: readonly FoundSecret[], wholeLines = false): number {
   let from = text.length;
   const last = secrets.at(-1);
   if (last !== undefined && last.end >= text.length) from = Math.max(0, last.start);
+  const ends = wholeLines ? isLineBreak : isSpace;
   let token = text.length;
-  while (token > 0 && !isSpace(text.charCodeAt(token - 1))) token--;
+  while (token > 0 && !ends(text.charCodeAt(token - 1))) token--;
   return Math.max(Math.min(from, token), text.length - MAX_HOLD_CHARS);
 }
 
 function isSpace(code: number): boolean {
   return code === 0x20 || (code >= 0x09 && code <= 0x0d);
+}
+
+function isLineBreak(code: number): boolean {
+  return code === CR || code === LF;
 }
 
 /** The pending-buffer offset of plain-text character `chars` (inside or at the start of a run). */
@@ -233,25 +248,67 @@ function escapeEnd(bytes: Buffer, at: number): number | undefined {
   return at + 2;
 }
 
+/** `text` with every character of `secrets` replaced by `*` (line breaks kept). */
+export function maskText(text: string, secrets: readonly FoundSecret[]): string {
+  let masked = "";
+  let copiedTo = 0;
+  for (const { start, end } of secrets) {
+    masked += text.slice(copiedTo, start) + text.slice(start, end).replace(/[^\r\n]/g, "*");
+    copiedTo = end;
+  }
+  return masked + text.slice(copiedTo);
+}
+
+/** A masker fed by calls: masked bytes go to a callback, now or once held bytes are due. */
+export interface MaskingTap {
+  write(data: Buffer): void;
+  /** Sends what is held; no more writes follow. */
+  end(): void;
+}
+
 /**
- * The masker as a stream step: what it holds back goes out `holdMs` after
- * the last read if nothing follows, and at the end of the stream.
+ * The masker as a tap: what it can send goes to `emit` at once; what it
+ * holds back goes `holdMs` after the last write if nothing follows, or at
+ * `end()`.
  */
-export function maskingTransform(masker: StreamMasker, holdMs: number): Transform {
+export function maskingTap(
+  masker: StreamMasker,
+  holdMs: number,
+  emit: (data: Buffer) => void,
+): MaskingTap {
   let timer: NodeJS.Timeout | undefined;
+  const send = (data: Buffer) => {
+    if (data.length > 0) emit(data);
+  };
+  return {
+    write(data) {
+      clearTimeout(timer);
+      send(masker.push(data));
+      if (masker.holding) timer = setTimeout(() => send(masker.flush()), holdMs);
+    },
+    end() {
+      clearTimeout(timer);
+      send(masker.flush());
+    },
+  };
+}
+
+/** The masker as a stream step (see maskingTap). */
+export function maskingTransform(masker: StreamMasker, holdMs: number): Transform {
+  let tap: MaskingTap;
   const stream: Transform = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      clearTimeout(timer);
-      const out = masker.push(chunk);
-      if (masker.holding) timer = setTimeout(() => stream.push(masker.flush()), holdMs);
-      done(null, out.length === 0 ? undefined : out);
+      tap.write(chunk);
+      done();
     },
     flush(done) {
-      clearTimeout(timer);
-      const rest = masker.flush();
-      done(null, rest.length === 0 ? undefined : rest);
+      tap.end();
+      done();
     },
   });
-  stream.once("close", () => clearTimeout(timer));
+  tap = maskingTap(masker, holdMs, (data) => {
+    if (!stream.destroyed) stream.push(data);
+  });
+  stream.once("close", () => tap.end()); // a destroyed stream's held bytes go nowhere
   return stream;
 }

@@ -40,6 +40,12 @@ interface Named {
   readonly source: SourceLocation;
 }
 
+/** The policy-level `masking:` default, and where it was set. */
+interface PolicyMasking {
+  settings?: NonNullable<PolicyFile["masking"]>;
+  source?: SourceLocation;
+}
+
 /** Merges the files in the order given (callers sort by name). Throws ConfigError listing every problem. */
 export function parsePolicyFiles(files: readonly PolicyFileText[]): Policy {
   const problems: Problem[] = [];
@@ -65,6 +71,7 @@ class PolicyMerger {
   readonly #rulesets = new Map<string, Ruleset>();
   readonly #access: AccessEntry[] = [];
   readonly #accessNames = new Map<string, AccessEntry>();
+  readonly #masking: PolicyMasking = {};
 
   constructor(problems: Problem[]) {
     this.#problems = problems;
@@ -88,6 +95,7 @@ class PolicyMerger {
         this.#rulesets.set(name, buildRuleset(name, raw, source, path));
       }
     }
+    if (data.masking !== undefined) this.#setMasking(data.masking, source);
   }
 
   addAccess({ source, data }: ParsedFile): void {
@@ -96,7 +104,7 @@ class PolicyMerger {
       this.#checkReferences(raw, source, path);
       if (!this.#isNew(this.#accessNames, raw.name, "access entry", source, [...path, "name"]))
         return;
-      const entry = buildAccessEntry(raw, source, path);
+      const entry = buildAccessEntry(raw, source, path, this.#masking);
       this.#accessNames.set(entry.name, entry);
       this.#access.push(entry);
     });
@@ -121,6 +129,17 @@ class PolicyMerger {
         );
       }
     });
+  }
+
+  #setMasking(settings: NonNullable<PolicyFile["masking"]>, source: YamlSource): void {
+    const first = this.#masking.source;
+    if (first === undefined) {
+      this.#masking.settings = settings;
+      this.#masking.source = source.locate(["masking"], "key");
+      return;
+    }
+    const message = `masking is set in more than one file (first at ${formatLocation(first)})`;
+    this.#problems.push(source.problem(["masking"], message, "key"));
   }
 
   #isNew(
@@ -208,8 +227,15 @@ function toPattern(raw: RawPattern): Pattern {
   return { kind: "regex", regex: raw.regex };
 }
 
-function buildAccessEntry(raw: RawAccessEntry, source: YamlSource, path: YamlPath): AccessEntry {
-  const { targets, from, files, mask, ...rest } = raw;
+function buildAccessEntry(
+  raw: RawAccessEntry,
+  source: YamlSource,
+  path: YamlPath,
+  masking: PolicyMasking,
+): AccessEntry {
+  const { targets, from, files, mask, mask_input, masking: entryMasking, ...rest } = raw;
+  const detectors = (specs: RawAccessEntry["mask"]) =>
+    specs.map((spec) => (typeof spec === "string" ? { name: spec } : spec));
   return {
     ...rest,
     source: source.locate(path),
@@ -223,6 +249,8 @@ function buildAccessEntry(raw: RawAccessEntry, source: YamlSource, path: YamlPat
       glob: rule.allow ?? rule.deny ?? "",
       source: source.locate([...path, "files", index]),
     })),
-    mask: mask.map((spec) => (typeof spec === "string" ? { name: spec } : spec)),
+    mask: detectors(mask),
+    mask_input: mask_input === true ? detectors(mask) : detectors(mask_input || []),
+    mask_recording_only: (entryMasking ?? masking.settings)?.recording_only ?? false,
   };
 }

@@ -149,6 +149,9 @@ const maskSchema = z.union(
   { error: "expected a detector name or {name, regex}" },
 );
 
+/** Where masking applies: `recording_only` keeps the user's screen unmasked (the recording still is). */
+const maskingSchema = z.strictObject({ recording_only: z.boolean() });
+
 const accessEntrySchema = z
   .strictObject({
     name: nameSchema,
@@ -176,6 +179,9 @@ const accessEntrySchema = z
     max_download: sizeSchema.optional(),
     forwarding: z.enum(["allow", "deny"]).default("deny"),
     mask: z.array(maskSchema).default([]),
+    // true: the same detectors as `mask`.
+    mask_input: z.union([z.boolean(), z.array(maskSchema)]).default([]),
+    masking: maskingSchema.optional(),
     record_input: z.boolean().optional(),
   })
   .refine((entry) => entry.session !== "approve" || entry.approval !== undefined, {
@@ -222,6 +228,8 @@ export const policyFileSchema = z
     targets: z.record(nameSchema, targetSchema).default({}),
     rulesets: z.record(nameSchema, rulesetSchema).default({}),
     access: z.array(accessEntrySchema).default([]),
+    /** The default for every access entry's `masking` (set in one file at most). */
+    masking: maskingSchema.optional(),
   })
   .prefault({});
 

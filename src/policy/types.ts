@@ -98,6 +98,10 @@ export interface AccessEntry {
   readonly max_download?: number;
   readonly forwarding: "allow" | "deny";
   readonly mask: readonly MaskSpec[];
+  /** Detectors for the input the recording keeps (`mask_input: true`: the same as `mask`). */
+  readonly mask_input: readonly MaskSpec[];
+  /** `masking.recording_only` (the entry's, else the policy's, else false): the user sees output unmasked. */
+  readonly mask_recording_only: boolean;
   /** Absent: config `recordings.record_input`. */
   readonly record_input?: boolean;
 }

@@ -1,17 +1,30 @@
-// Masking one channel's output (issue 8): the access entry's `mask:`
-// detectors on the target's stdout and stderr, applied before the user sees
-// it and so before the recording (which records what the channel sends).
-// Each masked secret is counted per detector; the counts are audited as
-// `mask` events (detector and count, never the secret) and marked in the
-// recording, at most once a second and when the channel ends.
+// Masking one channel (issue 8, docs/masking.md): the access entry's `mask:`
+// detectors on the target's stdout and stderr, and its `mask_input:`
+// detectors on the input the recording keeps. Output is masked on the way
+// to the user (and so the recording, which records what the channel sends),
+// or, with `masking: {recording_only: true}`, only on the way to the
+// recording. Input is masked a whole line at a time (keystrokes arrive one by
+// one; only the recording sees the result), and so is each command line as
+// the audit and the recording's markers keep it. Each masked secret is counted per
+// detector; the counts are audited as `mask` events (detector and count,
+// never the secret) and marked in the recording, at most once a second and
+// when a masked stream ends.
 
 import type { Transform } from "node:stream";
-import { detectorsFor, findSecrets } from "../masking/detectors.js";
-import { maskingTransform, StreamMasker } from "../masking/stream-masker.js";
-import type { MaskSpec } from "../policy/index.js";
+import { type Detector, detectorsFor, findSecrets } from "../masking/detectors.js";
+import {
+  type MaskingTap,
+  maskingTap,
+  maskingTransform,
+  maskText,
+  StreamMasker,
+} from "../masking/stream-masker.js";
+import type { AccessEntry } from "../policy/index.js";
 
 /** How long output that may be the start of a secret waits for the rest. */
-const HOLD_MS = 5;
+const OUTPUT_HOLD_MS = 5;
+/** How long an unfinished line of typed input waits for its end before it is recorded as it is. */
+const INPUT_HOLD_MS = 1000;
 const REPORT_EVERY_MS = 1000;
 
 export interface MaskingHooks {
@@ -21,40 +34,90 @@ export interface MaskingHooks {
   marker(label: string): void;
 }
 
+type Sink = (data: Buffer) => void;
+
 export interface ChannelMasking {
-  readonly stdout: Transform;
-  readonly stderr: Transform;
+  /** Output is masked on the way to the user; false: only on the way to the recording. */
+  readonly onChannel: boolean;
+  /** A masking step for one output stream (stdout, stderr); undefined when `mask:` is empty. */
+  output(): Transform | undefined;
+  /** The same, as a tap in front of the recording. */
+  recordedOutput(record: Sink): MaskingTap | undefined;
+  /** A tap in front of the recorded input; undefined when `mask_input:` is empty. */
+  recordedInput(record: Sink): MaskingTap | undefined;
+  /** A command line as audited and marked in the recording: masked by `mask_input:` (not counted again). */
+  keptLine(line: string): string;
 }
 
-/** Masking steps for a channel, or undefined when the entry masks nothing. */
+type MaskingSettings = Pick<AccessEntry, "mask" | "mask_input" | "mask_recording_only">;
+
+/** Masking for a channel, or undefined when the entry masks nothing. */
 export function maskChannel(
-  specs: readonly MaskSpec[],
+  entry: MaskingSettings | undefined,
   hooks: MaskingHooks,
 ): ChannelMasking | undefined {
-  if (specs.length === 0) return undefined;
-  const detectors = detectorsFor(specs);
-  const counts = new Map<string, number>();
-  let timer: NodeJS.Timeout | undefined;
-  const report = () => {
-    timer = undefined;
-    for (const [detector, count] of counts) {
-      hooks.audit({ detector, count });
-      hooks.marker(`mask: ${detector} ×${count}`);
+  if (entry === undefined || (entry.mask.length === 0 && entry.mask_input.length === 0))
+    return undefined;
+  const counts = new DetectorCounts(hooks);
+  const output = detectorsFor(entry.mask);
+  const input = detectorsFor(entry.mask_input);
+  const masker = (detectors: readonly Detector[], wholeLines: boolean) =>
+    detectors.length === 0
+      ? undefined
+      : new StreamMasker({
+          find: (text) => findSecrets(detectors, text),
+          masked: (detector) => counts.add(detector),
+          wholeLines,
+        });
+  const tap = (detectors: readonly Detector[], wholeLines: boolean, record: Sink) => {
+    const found = masker(detectors, wholeLines);
+    const holdMs = wholeLines ? INPUT_HOLD_MS : OUTPUT_HOLD_MS;
+    return found && reportingAtEnd(maskingTap(found, holdMs, record), counts);
+  };
+  return {
+    onChannel: !entry.mask_recording_only,
+    output: () => {
+      const found = masker(output, false);
+      if (found === undefined) return undefined;
+      const step = maskingTransform(found, OUTPUT_HOLD_MS);
+      step.once("close", () => counts.report());
+      return step;
+    },
+    recordedOutput: (record) => tap(output, false, record),
+    recordedInput: (record) => tap(input, true, record),
+    keptLine: (line) => maskText(line, findSecrets(input, line)),
+  };
+}
+
+function reportingAtEnd(tap: MaskingTap, counts: DetectorCounts): MaskingTap {
+  return {
+    write: (data) => tap.write(data),
+    end: () => {
+      tap.end();
+      counts.report();
+    },
+  };
+}
+
+/** Masked secrets per detector since the last report; reported at most once a second. */
+class DetectorCounts {
+  private readonly counts = new Map<string, number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly hooks: MaskingHooks) {}
+
+  add(detector: string): void {
+    this.counts.set(detector, (this.counts.get(detector) ?? 0) + 1);
+    this.timer ??= setTimeout(() => this.report(), REPORT_EVERY_MS);
+  }
+
+  report(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    for (const [detector, count] of this.counts) {
+      this.hooks.audit({ detector, count });
+      this.hooks.marker(`mask: ${detector} ×${count}`);
     }
-    counts.clear();
-  };
-  const masked = (detector: string) => {
-    counts.set(detector, (counts.get(detector) ?? 0) + 1);
-    timer ??= setTimeout(report, REPORT_EVERY_MS);
-  };
-  const step = () => {
-    const masker = new StreamMasker({ find: (text) => findSecrets(detectors, text), masked });
-    const transform = maskingTransform(masker, HOLD_MS);
-    transform.once("close", () => {
-      clearTimeout(timer);
-      report();
-    });
-    return transform;
-  };
-  return { stdout: step(), stderr: step() };
+    this.counts.clear();
+  }
 }

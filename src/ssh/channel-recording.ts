@@ -2,14 +2,18 @@
 // bastion writes to the channel's stdout and stderr (the target's output after
 // the command gate, and the bastion's own messages), window changes, a marker
 // per decided command line, and input only when the policy asks for it and the
-// terminal is known to echo it. A recording that fails ends the channel with
-// a message unless recordings are best effort.
+// terminal is known to echo it. With masking, recorded input is masked (the
+// entry's `mask_input:`) and, when only the recording is masked, so is the
+// output it keeps (the user's own screen is not). A recording that fails ends
+// the channel with a message unless recordings are best effort.
 
 import { Transform, type TransformCallback, type Writable } from "node:stream";
 import type { ServerChannel } from "ssh2";
+import type { MaskingTap } from "../masking/stream-masker.js";
 import type { LineVerdict } from "../policy/command-types.js";
 import type { SessionRecording } from "../recording/index.js";
 import { errorMessage } from "../util/errors.js";
+import type { ChannelMasking } from "./channel-masking.js";
 
 /** What an `i` event holds when input may be a secret (typed while nothing shows it). */
 export const HIDDEN_INPUT = "[input not recorded]";
@@ -29,10 +33,13 @@ export interface ChannelRecorder {
 export const BACKLOG_HIGH = 2 * 2 ** 20;
 export const BACKLOG_LOW = 512 * 2 ** 10;
 
+type Sink = (data: Buffer) => void;
+
 export interface RecorderOptions {
   recordInput: boolean;
   /** Called once when the recording cannot be written. */
   failed(reason: string): void;
+  masking?: ChannelMasking;
 }
 
 export function recordChannel(
@@ -40,10 +47,24 @@ export function recordChannel(
   recording: SessionRecording,
   options: RecorderOptions,
 ): ChannelRecorder {
-  tapWrites(channel, (data) => recording.output(data));
-  tapWrites(channel.stderr, (data) => recording.output(data));
+  const { masking } = options;
+  const taps: MaskingTap[] = [];
+  /** `record`, or the masking tap in front of it. */
+  const through = (tap: MaskingTap | undefined, record: Sink): Sink => {
+    if (tap === undefined) return record;
+    taps.push(tap);
+    return (data) => tap.write(data);
+  };
+  const recordOutput: Sink = (data) => recording.output(data);
+  const outputTap = () =>
+    masking?.onChannel === false ? masking.recordedOutput(recordOutput) : undefined;
+  tapWrites(channel, through(outputTap(), recordOutput));
+  tapWrites(channel.stderr, through(outputTap(), recordOutput));
+  const recordInput: Sink = (data) => recording.input(data);
+  const recordShownInput = through(masking?.recordedInput(recordInput), recordInput);
   recording.onFailure((error) => options.failed(`recording failed: ${errorMessage(error)}`));
   channel.once("close", () => {
+    for (const tap of taps) tap.end(); // what the maskers held, before the recording closes
     recording.close().catch(() => undefined); // a failure was already reported through onFailure
   });
   return {
@@ -51,7 +72,9 @@ export function recordChannel(
     marker: (label) => recording.marker(label),
     resize: (cols, rows) => recording.resize(cols, rows),
     input: (data, shown) => {
-      if (options.recordInput) recording.input(shown ? data : HIDDEN_INPUT);
+      if (!options.recordInput) return;
+      if (shown) recordShownInput(data);
+      else recording.input(HIDDEN_INPUT);
     },
     pacing: () =>
       new Transform({

@@ -45,6 +45,8 @@ export interface CommandGateContext {
   approvalSubject(line: string, verdict: LineVerdict): ApprovalSubject;
   /** Starts the upstream connection now (the user may use the target; only this line waits). */
   warmUpstream(): void;
+  /** A command line as the audit and the recording keep it (`mask_input:` applied). */
+  keptLine?(line: string): string;
 }
 
 /** How to proxy a started channel, or undefined when the bastion refused it. */
@@ -171,9 +173,10 @@ function auditCommand(
   verdict: LineVerdict,
   how: AuditFields,
 ): void {
-  context.recorder?.marker(commandMarker(line, verdict));
+  const kept = context.keptLine?.(line) ?? line;
+  context.recorder?.marker(commandMarker(kept, verdict));
   context.audit("command", {
-    line,
+    line: kept,
     access: context.access.entry?.name,
     decision: verdict.decision,
     rule: verdict.rule,

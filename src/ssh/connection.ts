@@ -16,7 +16,7 @@ import type { AuditFields } from "../audit/log.js";
 import { decideUserCertificate } from "../auth/certificate-check.js";
 import { DEFAULT_GUARD_TIMING } from "../interactive/shell-guard.js";
 import { approvalSettings, sessionApprovalSettings } from "../policy/approval-settings.js";
-import type { AccessDecision, Target } from "../policy/index.js";
+import type { AccessDecision, AccessEntry, Target } from "../policy/index.js";
 import {
   APPROVER_CONSOLE_USER,
   decideSessionAccess,
@@ -26,7 +26,7 @@ import {
 import { errorMessage } from "../util/errors.js";
 import { type ApprovalGateContext, type ApprovalSubject, commandSubject } from "./approval-gate.js";
 import { runApproverConsole } from "./approver-console.js";
-import { maskChannel } from "./channel-masking.js";
+import { type ChannelMasking, maskChannel } from "./channel-masking.js";
 import { type ChannelRecorder, recordChannel } from "./channel-recording.js";
 import { planChannel } from "./command-gate.js";
 import type { BastionContext } from "./context.js";
@@ -60,6 +60,7 @@ export class BastionConnection {
   private readonly fields: AuditFields;
   private readonly openChannels = new Set<ServerChannel>();
   private readonly recorders = new WeakMap<ServerChannel, ChannelRecorder>();
+  private readonly maskings = new WeakMap<ServerChannel, ChannelMasking>();
   private channelCount = 0;
   private identity: Identity | undefined;
   private sshUsername = "";
@@ -280,7 +281,12 @@ export class BastionConnection {
       refused: (what) => this.audit("session.denied", { reason: `${what} is not allowed` }),
       resized: (cols, rows) => recorder?.resize(cols, rows),
       intercept: (start, channel) => {
-        const recording = this.startRecording(channelNumber, start, channel);
+        const masking = maskChannel(this.selectedEntry(), {
+          audit: (fields) => this.audit("mask", fields),
+          marker: (label) => this.recorders.get(channel)?.marker(label),
+        });
+        if (masking) this.maskings.set(channel, masking);
+        const recording = this.startRecording(channelNumber, start, channel, masking);
         if (recording === "refused") return undefined;
         recorder = recording;
         if (recording) this.recorders.set(channel, recording);
@@ -297,6 +303,7 @@ export class BastionConnection {
     channelNumber: number,
     start: ChannelStart,
     channel: ServerChannel,
+    masking: ChannelMasking | undefined,
   ): ChannelRecorder | undefined | "refused" {
     const sessionId = String(this.fields.session);
     const id = channelNumber === 1 ? sessionId : `${sessionId}.${channelNumber}`;
@@ -310,16 +317,24 @@ export class BastionConnection {
     };
     try {
       const recording = recordings.open(id, sessionId, header);
-      const entry = this.selection?.kind === "target" ? this.selection.access.entry : undefined;
       return recordChannel(channel, recording, {
-        recordInput: entry?.record_input ?? recordings.recordInput,
+        recordInput: this.selectedEntry()?.record_input ?? recordings.recordInput,
         failed: (reason) => this.recordingFailed(channel, reason),
+        ...(masking ? { masking } : {}),
       });
     } catch (error) {
       const reason = `cannot record the session: ${errorMessage(error)}`;
       this.recordingFailed(channel, reason);
       return recordings.required ? "refused" : undefined;
     }
+  }
+
+  /** The access entry of the chosen target (also while its session approval is pending). */
+  private selectedEntry(): AccessEntry | undefined {
+    const selection = this.selection;
+    return selection?.kind === "target" || selection?.kind === "approval"
+      ? selection.access.entry
+      : undefined;
   }
 
   private recordingFailed(channel: ServerChannel, reason: string): void {
@@ -364,13 +379,14 @@ export class BastionConnection {
 
   private planFor(access: AccessDecision, start: ChannelStart, channel: ServerChannel): PlanResult {
     const recorder = this.recorders.get(channel);
+    const masking = this.maskings.get(channel);
     const plan = planChannel(start, channel, {
       policy: () => this.context.policy(),
       access,
       ...(recorder ? { recorder } : {}),
       audit: (event, fields) => this.audit(event, fields),
       guardTiming: { ...DEFAULT_GUARD_TIMING, startupMs: this.context.shellStartupTimeoutMs },
-      approval: this.approvalGate(access, recorder),
+      approval: this.approvalGate(access, recorder, masking),
       warmUpstream: () => {
         this.connectOnce().catch(() => undefined); // a failure is reported when the channel opens
       },
@@ -383,21 +399,21 @@ export class BastionConnection {
             this.context.approvalTimeoutMs,
           ),
         ),
+      ...(masking ? { keptLine: (line: string) => masking.keptLine(line) } : {}),
     });
-    const masking = maskChannel(access.entry?.mask ?? [], {
-      audit: (fields) => this.audit("mask", fields),
-      marker: (label) => recorder?.marker(label),
-    });
-    // Masked before the client (and so the recording) sees it; the recording
-    // must keep up: output waits while its disk backlog is high.
+    const onChannel = masking?.onChannel === true ? masking : undefined;
+    // Masked before the client (and so the recording) sees it, unless only
+    // the recording is masked; the recording must keep up: output waits while
+    // its disk backlog is high.
     const finish = (ready: ProxyPlan | undefined): ProxyPlan | undefined => {
       if (ready === undefined) return undefined;
+      const stdout = onChannel?.output();
       const output = [
         ...(ready.filters?.output ?? []),
-        ...(masking ? [masking.stdout] : []),
+        ...(stdout ? [stdout] : []),
         ...(recorder ? [recorder.pacing()] : []),
       ];
-      const errorOutput = masking?.stderr;
+      const errorOutput = onChannel?.output();
       return {
         ...ready,
         filters: { ...ready.filters, output, ...(errorOutput ? { errorOutput } : {}) },
@@ -407,7 +423,11 @@ export class BastionConnection {
   }
 
   /** What an `approve` verdict in this channel needs: who asks, for which target, and the service. */
-  private approvalGate(access: AccessDecision, recorder?: ChannelRecorder): ApprovalGateContext {
+  private approvalGate(
+    access: AccessDecision,
+    recorder?: ChannelRecorder,
+    masking?: ChannelMasking,
+  ): ApprovalGateContext {
     const identity = this.requireIdentity();
     return {
       approvals: this.context.approvals,
@@ -415,7 +435,8 @@ export class BastionConnection {
       session: String(this.fields.session),
       target: access.target?.name ?? this.sshUsername,
       ...(access.login === undefined ? {} : { login: access.login }),
-      marker: (label) => recorder?.marker(label),
+      // The label holds the command line: kept as the audit keeps it.
+      marker: (label) => recorder?.marker(masking ? masking.keptLine(label) : label),
       now: () => this.context.now(),
     };
   }

@@ -8,7 +8,9 @@ import fc from "fast-check";
 import { detectorsFor, findSecrets } from "../../src/masking/detectors.js";
 import {
   type FoundSecret,
+  maskingTap,
   maskingTransform,
+  maskText,
   StreamMasker,
 } from "../../src/masking/stream-masker.js";
 import { BEGIN_KEY, END_KEY } from "./pem-text.js";
@@ -141,4 +143,34 @@ test("a private key block sent before its END (the hold timed out) is masked to 
   const shown = Buffer.concat([first, timedOut, rest, masker.flush()]).toString();
   assert.ok(!shown.includes("QUJD"), shown.slice(0, 200));
   assert.match(shown, /^key:\n\*+\n\*+\n\*+\n\*+\nafter the key\n$/);
+});
+
+test("typed input (wholeLines): keystrokes one by one are held to the line's end, then masked whole", () => {
+  const masker = new StreamMasker({ find, wholeLines: true });
+  const sent: Buffer[] = [];
+  for (const key of "echo SECRET-ABCD1234") sent.push(masker.push(Buffer.from(key)));
+  assert.equal(Buffer.concat(sent).toString(), "", "nothing before Enter");
+  sent.push(masker.push(Buffer.from("\r")));
+  sent.push(masker.push(Buffer.from("ls")));
+  assert.equal(Buffer.concat(sent).toString(), "echo ***************\r");
+  assert.equal(masker.flush().toString(), "ls");
+});
+
+test("a tap ends by sending what it holds; held bytes also go out after holdMs", async () => {
+  const got: string[] = [];
+  const tap = maskingTap(new StreamMasker({ find, wholeLines: true }), 20, (data) =>
+    got.push(data.toString()),
+  );
+  tap.write(Buffer.from("SECRET-"));
+  await new Promise((wake) => setTimeout(wake, 60));
+  assert.deepEqual(got, ["SECRET-"]);
+  tap.write(Buffer.from("ABCD1234 and more"));
+  tap.end();
+  assert.deepEqual(got, ["SECRET-", "******** and more"]);
+});
+
+test("maskText masks a string's secrets, keeping its line breaks", () => {
+  const text = "a SECRET-ABCD1234 b";
+  assert.equal(maskText(text, find(text)), "a *************** b");
+  assert.equal(maskText("x\ny", [{ start: 0, end: 3, detector: "test" }]), "*\n*");
 });

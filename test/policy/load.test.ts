@@ -222,6 +222,70 @@ describe("policy model", () => {
   });
 });
 
+describe("masking settings", () => {
+  const entry = (name: string, lines: string) =>
+    `  - name: ${name}\n    subjects: { groups: [ops] }\n    targets: { names: [web1] }\n${lines}`;
+  const access = (...entries: string[]) => `access:\n${entries.join("\n")}\n`;
+
+  test("mask_input: true is the entry's mask list; recording_only comes from the entry, else the policy", () => {
+    const policy = parsePolicyFiles([
+      { name: "00.yaml", text: `${TARGETS}\nmasking: { recording_only: true }\n` },
+      {
+        name: "10.yaml",
+        text: access(
+          entry("same", "    mask: [jwt, iban]\n    mask_input: true"),
+          entry("own", "    mask: [jwt]\n    mask_input: [password-assignment]"),
+          entry("shown", "    mask: [jwt]\n    masking: { recording_only: false }"),
+        ),
+      },
+    ]);
+    const settings = policy.access.map((e) => [
+      e.name,
+      e.mask_input.map((spec) => spec.name),
+      e.mask_recording_only,
+    ]);
+    assert.deepEqual(settings, [
+      ["same", ["jwt", "iban"], true],
+      ["own", ["password-assignment"], true],
+      ["shown", [], false],
+    ]);
+  });
+
+  test("without a policy-level default, output is masked for the user too", () => {
+    const policy = parsePolicyFiles([
+      { name: "00.yaml", text: TARGETS },
+      { name: "10.yaml", text: access(entry("plain", "    mask: [jwt]")) },
+    ]);
+    assert.equal(policy.access[0]?.mask_recording_only, false);
+    assert.deepEqual(policy.access[0]?.mask_input, []);
+  });
+
+  test("the policy-level masking is set in one file only", () => {
+    assert.deepEqual(
+      problemsOf({
+        "00.yaml": `${TARGETS}\nmasking: { recording_only: true }\n`,
+        "10.yaml": `masking: { recording_only: true }\n${access(entry("a", "    mask: [jwt]"))}`,
+      }),
+      ["10.yaml:1:1: masking: masking is set in more than one file (first at 00.yaml:8:1)"],
+    );
+  });
+
+  test("unknown detectors and keys are refused where they are", () => {
+    const problems = problemsOf({
+      "00.yaml": TARGETS,
+      "10.yaml": access(entry("a", "    mask_input: [card]\n    masking: { recording: true }")),
+    });
+    assert.deepEqual(
+      problems.map((problem) => problem.replace(/ \(built-in: .*\)$/, "")),
+      [
+        "10.yaml:5:18: access[0].mask_input[0]: unknown detector",
+        "10.yaml:6:14: access[0].masking.recording_only: is required",
+        '10.yaml:6:16: access[0].masking.recording: unknown key "recording"',
+      ],
+    );
+  });
+});
+
 describe("loadPolicyDir", () => {
   const dir = mkdtempSync(join(tmpdir(), "portcullis-policy-"));
   after(() => rmSync(dir, { recursive: true, force: true }));

@@ -47,6 +47,8 @@ export function accessEntry(commands: readonly string[], onDynamic: RuleAction =
     files: [],
     forwarding: "deny",
     mask: [],
+    mask_input: [],
+    mask_recording_only: false,
   };
   return entry;
 }

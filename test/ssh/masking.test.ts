@@ -21,19 +21,40 @@ const EXTRA_POLICY = `access:
     targets: { names: [web1] }
     commands: [baseline]
     mask: [credit-card, private-key, { name: ticket, regex: "TICKET-[0-9]{4}" }]
+  - name: shown-recorded-masked
+    subjects: { groups: [shown] }
+    targets: { names: [web1] }
+    commands: [baseline]
+    mask: [credit-card, password-assignment]
+    mask_input: true
+    masking: { recording_only: true }
+    record_input: true
 `;
 
-function castTexts(dir: string): string {
+/** The text of every recording under `dir`, or only those of session `session`. */
+function castTexts(dir: string, session?: string): string {
   const texts: string[] = [];
   const walk = (path: string) => {
     for (const entry of readdirSync(path, { withFileTypes: true })) {
       const child = join(path, entry.name);
       if (entry.isDirectory()) walk(child);
-      else if (entry.name.endsWith(".cast")) texts.push(readFileSync(child, "utf8"));
+      else if (
+        entry.name.endsWith(".cast") &&
+        (session === undefined || entry.name.startsWith(session))
+      )
+        texts.push(readFileSync(child, "utf8"));
     }
   };
   walk(dir);
   return texts.join("\n");
+}
+
+async function waitFor(what: string, done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (!done()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((wake) => setTimeout(wake, 50));
+  }
 }
 
 describe("masking in sessions", () => {
@@ -104,5 +125,59 @@ describe("masking in sessions", () => {
     for (const line of keyLines) assert.ok(!recorded.includes(line));
     // The exec's output was recorded masked (its command line is in a marker, as typed).
     assert.ok(recorded.includes(`card ${MASKED_CARD} ok`));
+  });
+
+  it("recording_only: the user sees the output, the recording and the audit keep it masked, typed secrets too", async () => {
+    const rita = await bastion.issueUser("rita@example.com", ["shown"]);
+    const exec = await run("/usr/bin/ssh", [
+      ...bastion.sshArgs(rita, "web1"),
+      `printf 'card ${CARD} ok\\n'`,
+    ]);
+    assert.equal(exec.stdout, `card ${CARD} ok\n`);
+    const term = new PtyDriver("/usr/bin/ssh", ["-tt", ...bastion.sshArgs(rita, "web1")]);
+    try {
+      await term.expect(PROMPT_END);
+      const from = term.output.length;
+      term.type('export PGPASSWORD=hunter2x && echo typed-$(expr length "$PGPASSWORD")\r');
+      await term.expect(/typed-8/, 10_000, from);
+      assert.ok(
+        term.output.slice(from).includes("PGPASSWORD=hunter2x"),
+        "the user sees what they type",
+      );
+      term.type("exit\r");
+      await term.exit();
+    } finally {
+      term.kill();
+    }
+    const ended = () =>
+      bastion
+        .auditEvents()
+        .filter((e) => e.event === "session.end" && e.user === "rita@example.com");
+    await waitFor("both sessions to end", () => ended().length === 2);
+    const sessions = ended().map((e) => String(e.session));
+    const recorded = () =>
+      sessions.map((id) => castTexts(join(bastion.dir, "recordings"), id)).join("\n");
+    await waitFor("the mask markers", () => (recorded().match(/mask: /g) ?? []).length >= 2);
+    const cast = recorded();
+    assert.ok(!cast.includes("hunter2x") && !cast.includes(CARD), cast);
+    assert.ok(cast.includes(`card ${MASKED_CARD} ok`), "the exec's output, masked");
+    assert.ok(cast.includes("PGPASSWORD=********"), "the typed line, masked");
+    assert.match(cast, /\[[\d.]+, "i", "[^"]*PGPASSWORD=\*{8}/, "the recorded input, masked");
+    const commands = bastion
+      .auditEvents()
+      .filter((e) => e.event === "command" && e.user === "rita@example.com")
+      .map((e) => String(e.line));
+    assert.ok(
+      commands.some((line) => line.startsWith("export PGPASSWORD=******** ")),
+      commands.join("\n"),
+    );
+    assert.ok(
+      commands.some((line) => line.includes(MASKED_CARD)),
+      commands.join("\n"),
+    );
+    const audited = JSON.stringify(
+      bastion.auditEvents().filter((e) => e.user === "rita@example.com"),
+    );
+    assert.ok(!audited.includes("hunter2x") && !audited.includes(CARD));
   });
 });
