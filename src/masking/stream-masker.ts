@@ -132,7 +132,12 @@ export class StreamMasker {
   }
 }
 
-/** Where the text stops being safe to send: a secret touching the end, or a trailing token (or line). */
+/**
+ * Where the text stops being safe to send: a secret touching the end, a
+ * trailing token (or line), or a trailing group of digits and capitals
+ * with single spaces or dashes (`4111 1111 `, `DE89 3704 `: the start of a
+ * card, an IBAN or an SSN whose next group is still on its way).
+ */
 function holdFrom(text: string, secrets: readonly FoundSecret[], wholeLines = false): number {
   let from = text.length;
   const last = secrets.at(-1);
@@ -140,7 +145,39 @@ function holdFrom(text: string, secrets: readonly FoundSecret[], wholeLines = fa
   const ends = wholeLines ? isLineBreak : isSpace;
   let token = text.length;
   while (token > 0 && !ends(text.charCodeAt(token - 1))) token--;
-  return Math.max(Math.min(from, token), text.length - MAX_HOLD_CHARS);
+  const held = Math.min(from, token, trailingNumberGroups(text));
+  return Math.max(held, text.length - MAX_HOLD_CHARS);
+}
+
+/** The longest grouped number a detector matches (an IBAN written in groups of four). */
+const MAX_GROUPED_NUMBER = 48;
+
+/** The start of a trailing run of digits and capitals with single spaces or dashes, if it has a digit. */
+function trailingNumberGroups(text: string): number {
+  const limit = Math.max(0, text.length - MAX_GROUPED_NUMBER);
+  let start = text.length;
+  let digits = false;
+  let separatorAfter = false;
+  while (start > limit) {
+    const code = text.charCodeAt(start - 1);
+    if (isSeparator(code)) {
+      if (separatorAfter) break; // two in a row end the group
+      separatorAfter = true;
+    } else if (isDigitOrCapital(code)) {
+      digits ||= code <= 0x39;
+      separatorAfter = false;
+    } else break;
+    start--;
+  }
+  return digits ? start : text.length;
+}
+
+function isSeparator(code: number): boolean {
+  return code === 0x20 || code === 0x2d;
+}
+
+function isDigitOrCapital(code: number): boolean {
+  return (code >= 0x30 && code <= 0x39) || (code >= 0x41 && code <= 0x5a);
 }
 
 function isSpace(code: number): boolean {

@@ -81,6 +81,22 @@ test("a large read holds back only a trailing word, until the next read or a flu
   assert.equal(masker.flush().toString(), "partial");
 });
 
+test("a large read ending in number groups (a card's first half) holds them for the rest", () => {
+  const cardFinder = (text: string): FoundSecret[] =>
+    [...text.matchAll(/4111 1111 1111 1111/g)].map((match) => ({
+      start: match.index,
+      end: match.index + match[0].length,
+      detector: "card",
+    }));
+  const masker = new StreamMasker({ find: cardFinder });
+  const first = masker.push(Buffer.from(`${"x".repeat(20)} card: 4111 1111 `));
+  assert.equal(first.toString(), `${"x".repeat(20)} card:`);
+  const rest = masker.push(Buffer.from("1111 1111 ok\r\n"));
+  assert.equal(rest.toString(), " ******************* ok\r\n");
+  const logs = masker.push(Buffer.from("status=200 took 12 ms\r\n"));
+  assert.equal(logs.toString(), "status=200 took 12 ms\r\n", "a line's end is never held");
+});
+
 test("a known limit: a secret's start in a small read (≤ 16 bytes) has already been sent", () => {
   const { out } = run(["SECRET-AB", "CD1234 and more text\r\n"].map((s) => Buffer.from(s)));
   assert.equal(out, "SECRET-AB****** and more text\r\n");
