@@ -1,13 +1,21 @@
 // Detector throughput: findSecrets with every built-in detector over ~20 MB
-// of generated terminal output (ls -l, logs with IPs and numbers, JSON,
-// kubectl tables, hex dumps, a few secrets), in 32 KiB pieces like pty reads.
-// Prints MB/s for all detectors together and for each alone, and writes
+// of each of three texts, in 32 KiB pieces like pty reads: generated terminal
+// output (ls -l, logs with IPs and numbers, JSON, kubectl tables, hex dumps,
+// a few secrets), `seq` output (9- and 10-digit numbers, the bulk of
+// `seq 1 1000000000`), and one log line repeated (`yes LINE`). Prints MB/s
+// for all detectors together and for each alone, per text, and writes
 // bench/results/masking-detectors-<timestamp>.json.
 // Usage: npm run build && node dist/bench/masking-detectors.js [rounds]
 
 import { performance } from "node:perf_hooks";
-import { builtInDetector, type Detector, findSecrets } from "../src/masking/detectors.js";
+import {
+  builtInDetector,
+  type Detector,
+  detectorsFor,
+  findSecrets,
+} from "../src/masking/detectors.js";
 import { MASK_DETECTORS } from "../src/policy/schema.js";
+import { PATHOLOGICAL_INPUTS, QUADRATIC_CUSTOM } from "../test/masking/pathological.js";
 import { machine, median, seededRandom, writeResult } from "./results-file.js";
 
 const TARGET_BYTES = 20 * 1024 * 1024;
@@ -46,16 +54,25 @@ const LINES: (() => string)[] = [
     `Nov 22 ${time().slice(11, 19)} host sshd[${int(99999)}]: Accepted publickey for ${pick(WORDS)} from ${ip()} port ${int(65536)} ssh2: ED25519 SHA256:${hex(43)}`,
 ];
 
-function generateText(): string {
+/** Lines from `nextLine` joined by CRLF (a pty's line ends) up to TARGET_BYTES. */
+function textOf(nextLine: (index: number) => string): string {
   const lines: string[] = [];
-  let size = 0;
-  while (size < TARGET_BYTES) {
-    const line = int(500) === 0 ? pick(SECRETS) : pick(LINES)();
+  for (let size = 0; size < TARGET_BYTES; ) {
+    const line = nextLine(lines.length);
     lines.push(line);
     size += line.length + 2;
   }
   return lines.join("\r\n");
 }
+
+const LOG_LINE =
+  "Nov 22 03:16:01 web1 app[4242]: GET /api/v1/items?id=118 status=200 bytes=5120 user=alice ms=12";
+
+const TEXTS: Readonly<Record<string, () => string>> = {
+  realistic: () => textOf(() => (int(500) === 0 ? pick(SECRETS) : pick(LINES)())),
+  seq: () => textOf((index) => String(999_000_000 + index)),
+  "log-line": () => textOf(() => LOG_LINE),
+};
 
 function pieces(text: string): string[] {
   const result: string[] = [];
@@ -77,27 +94,58 @@ function measure(detectors: readonly Detector[], parts: readonly string[], round
   return { mb_per_s: Math.round(median(rates)), matches };
 }
 
+/** All detectors together, then each alone, over the pieces of one text. */
+function measureText(name: string, parts: readonly string[], rounds: number) {
+  const all = MASK_DETECTORS.map(builtInDetector);
+  measure(all, parts, 1); // warm-up: compile the regexes and the JIT'd code first
+  const together = measure(all, parts, rounds);
+  console.log(`${name}: all detectors ${together.mb_per_s} MB/s (${together.matches} matches)`);
+  const each = Object.fromEntries(
+    all.map((detector) => {
+      const alone = measure([detector], parts, rounds);
+      console.log(
+        `  ${detector.name.padEnd(20)} ${alone.mb_per_s} MB/s (${alone.matches} matches)`,
+      );
+      return [detector.name, alone];
+    }),
+  );
+  return { all: together, each };
+}
+
 const rounds = Number(process.argv[2] ?? 5);
-const parts = pieces(generateText());
-const all = MASK_DETECTORS.map(builtInDetector);
 console.log(machine());
-measure(all, parts, 1); // warm-up: compile the regexes and the JIT'd code first
-const together = measure(all, parts, rounds);
-console.log(`all detectors: ${together.mb_per_s} MB/s (${together.matches} matches)`);
-const each = Object.fromEntries(
-  all.map((detector) => {
-    const alone = measure([detector], parts, rounds);
-    console.log(`  ${detector.name.padEnd(20)} ${alone.mb_per_s} MB/s (${alone.matches} matches)`);
-    return [detector.name, alone];
-  }),
+const texts = Object.fromEntries(
+  Object.entries(TEXTS).map(([name, make]) => [name, measureText(name, pieces(make()), rounds)]),
 );
+/** Milliseconds for all detectors over each pathological input (and the quadratic custom regex). */
+function pathological(): Record<string, number> {
+  const all = MASK_DETECTORS.map(builtInDetector);
+  const time = (run: () => void) => {
+    const started = performance.now();
+    run();
+    return Math.round((performance.now() - started) * 10) / 10;
+  };
+  const timings = Object.fromEntries(
+    PATHOLOGICAL_INPUTS.map((text) => [
+      `${JSON.stringify(text.slice(0, 12))}×${text.length}`,
+      time(() => findSecrets(all, text)),
+    ]),
+  );
+  const [custom] = detectorsFor([{ name: "quadratic", ...QUADRATIC_CUSTOM }]);
+  timings["custom /\\d+x/ on 1×100000"] = time(() => custom?.find(QUADRATIC_CUSTOM.text));
+  for (const [input, ms] of Object.entries(timings)) console.log(`  ${input.padEnd(32)} ${ms} ms`);
+  return timings;
+}
+
+console.log("pathological inputs:");
+const pathologicalMs = pathological();
 const result = {
   date: new Date().toISOString(),
   machine: machine(),
   text_mb: Math.round(TARGET_BYTES / 1e5) / 10,
   piece_bytes: PIECE,
   rounds,
-  all: together,
-  each,
+  texts,
+  pathological_ms: pathologicalMs,
 };
 console.log(`written ${writeResult("masking-detectors", result)}`);

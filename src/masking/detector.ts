@@ -1,6 +1,8 @@
-// The shape every masking detector has, and the one loop most of them share:
-// a global regex proposes candidates, a check accepts one (and says which part
-// of it is the secret) or rejects it.
+// The shape every masking detector has, and the loops most of them share: a
+// regex proposes candidates, a check accepts one (and says which part of it
+// is the secret) or rejects it. The regex runs over the whole text, or only
+// at the positions where a match can start (after a name it needs).
+import type { TextScan } from "./text-scan.js";
 
 /** Where a secret is in a text: offsets in UTF-16 code units, `end` exclusive. */
 export interface SecretSpan {
@@ -23,6 +25,11 @@ export interface Detector {
    * `find` still reports a longer match whole when it sees one.
    */
   readonly maxLength: number;
+  /**
+   * The same as `find(scan.text)`, sharing the work of finding names with
+   * the other detectors of one findSecrets call (built-in detectors only).
+   */
+  findIn?(scan: TextScan): SecretSpan[];
 }
 
 /** Accepts a candidate (returning the secret's span, often one capture group) or rejects it. */
@@ -60,4 +67,34 @@ export function groupSpan(match: RegExpExecArray): SecretSpan | undefined {
 /** The whole of `match`. */
 export function matchSpan(match: RegExpExecArray): SecretSpan {
   return { start: match.index, end: match.index + match[0].length };
+}
+
+/**
+ * The same spans as `scanRegex(pattern, text, check)` when every position
+ * where `pattern` can match is in `starts` (ascending, not necessarily
+ * unique): `sticky` (the same pattern with the `y` flag instead of `g`) is
+ * tried at each start that is not inside a span already found, the way the
+ * global search would reach it.
+ */
+export function scanStarts(
+  sticky: RegExp,
+  text: string,
+  starts: readonly number[],
+  check: CandidateCheck,
+): SecretSpan[] {
+  const spans: SecretSpan[] = [];
+  let from = 0;
+  for (const start of starts) {
+    if (start < from) continue;
+    sticky.lastIndex = start;
+    const match = sticky.exec(text);
+    if (match === null) continue;
+    const span = check(match);
+    if (span === undefined || span.end <= span.start) from = start + 1;
+    else {
+      spans.push(span);
+      from = span.end;
+    }
+  }
+  return spans;
 }

@@ -6,6 +6,9 @@
 // a JSON header, entropy); every regex that can run long starts with a
 // lookbehind, so it is tried once per run of characters, never once per
 // character of a run (no quadratic scans of long digit or letter runs).
+// Detectors keyed on a name (a key, `Bearer`, `eyJ`) do not scan the whole
+// text: they run their regex (sticky) only where the name occurs, found with
+// native indexOf on a lower-case copy shared by all detectors of one call.
 import type { MASK_DETECTORS } from "../policy/schema.js";
 import type { MaskSpec } from "../policy/types.js";
 import { PortcullisError } from "../util/errors.js";
@@ -18,8 +21,10 @@ import {
   matchSpan,
   type SecretSpan,
   scanRegex,
+  scanStarts,
 } from "./detector.js";
 import { privateKeyDetector } from "./private-key.js";
+import { TextScan } from "./text-scan.js";
 
 export { CUSTOM_MAX_LENGTH, customDetector, unsafeRegexReason } from "./custom-detector.js";
 export type { Detector, SecretSpan } from "./detector.js";
@@ -44,6 +49,63 @@ function regexDetector(
   check: CandidateCheck,
 ): Detector {
   return { name, maxLength, find: (text) => scanRegex(pattern, text, check) };
+}
+
+/**
+ * Where a keyed pattern can start: at each position of `literal` (a rare
+ * part of a name the pattern needs), `offset` characters away when the
+ * name's beginning, `prefix`, is there. Lower-case literals and prefixes
+ * match in any case (the patterns' `i` flag); others (`eyJ`) only as written.
+ */
+interface Anchor {
+  readonly literal: string;
+  readonly caseless: boolean;
+  readonly starts: readonly { readonly offset: number; readonly prefix: string }[];
+}
+
+/** Candidate starts (ascending, possibly repeated) of a keyed pattern in a text. */
+type StartsOf = (scan: TextScan) => number[];
+
+function anchorStarts(anchors: readonly Anchor[]): StartsOf {
+  return (scan) => {
+    const starts: number[] = [];
+    for (const { literal, caseless, starts: candidates } of anchors) {
+      const searched = scan.searched(caseless);
+      for (const position of scan.positions(literal, caseless))
+        for (const { offset, prefix } of candidates) {
+          const start = position + offset;
+          if (start >= 0 && searched.startsWith(prefix, start)) starts.push(start);
+        }
+    }
+    return starts.sort((a, b) => a - b);
+  };
+}
+
+/** The anchor `literal` of names that start `offset` before it with `prefix`. */
+function anchor(literal: string, ...starts: [offset: number, prefix: string][]): Anchor {
+  const caseless = literal === literal.toLowerCase();
+  return { literal, caseless, starts: starts.map(([offset, prefix]) => ({ offset, prefix })) };
+}
+
+/**
+ * A detector whose `pattern` (global) can only match at the starts
+ * `startsOf` gives: the same matches as scanning the whole text, found by a
+ * sticky copy of the pattern tried at those starts. A text whose lower-case
+ * copy has other offsets is scanned whole.
+ */
+function keyedDetector(
+  name: MaskDetectorName,
+  pattern: RegExp,
+  maxLength: number,
+  check: CandidateCheck,
+  startsOf: StartsOf,
+): Detector {
+  const sticky = new RegExp(pattern.source, pattern.flags.replace("g", "y"));
+  const findIn = (scan: TextScan) =>
+    scan.lower === null
+      ? scanRegex(pattern, scan.text, check)
+      : scanStarts(sticky, scan.text, startsOf(scan), check);
+  return { name, maxLength, findIn, find: (text) => findIn(new TextScan(text)) };
 }
 
 /** Right before a card number: it would be the fraction or the continuation of another number. */
@@ -113,7 +175,11 @@ function awsSecretKey(): Detector {
     `(?:secret[_-]?access[_-]?key${gap}([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])|session[_-]?token${gap}([A-Za-z0-9/+=]{16,}))`,
     "gid",
   );
-  return regexDetector("aws-secret-key", pattern, 4096, groupSpan);
+  const starts = anchorStarts([
+    anchor("key", [-12, "secret"], [-13, "secret"], [-14, "secret"]),
+    anchor("ken", [-9, "session"], [-10, "session"]),
+  ]);
+  return keyedDetector("aws-secret-key", pattern, 4096, groupSpan, starts);
 }
 
 /** Three base64url segments (five for JWE), the first decoding to a JSON object with `alg`. */
@@ -123,9 +189,9 @@ function jwt(): Detector {
     `(?<!${segment})eyJ${segment}+\\.${segment}*\\.${segment}*(?:\\.${segment}*\\.${segment}+)?(?!${segment})`,
     "g",
   );
-  return regexDetector("jwt", pattern, 8192, (match) =>
-    jwtHeaderHasAlg(match[0].slice(0, match[0].indexOf("."))) ? matchSpan(match) : undefined,
-  );
+  const check: CandidateCheck = (match) =>
+    jwtHeaderHasAlg(match[0].slice(0, match[0].indexOf("."))) ? matchSpan(match) : undefined;
+  return keyedDetector("jwt", pattern, 8192, check, anchorStarts([anchor("yJ", [-1, "eyJ"])]));
 }
 
 function jwtHeaderHasAlg(segment: string): boolean {
@@ -155,9 +221,39 @@ function passwordAssignment(): Detector {
   const key = String.raw`--pass(?:word|wd)[ \t]+(?!-)|pass(?:word|wd|phrase)${KEY_GAP}|_pwd${KEY_GAP}`;
   const url = String.raw`://[^\s/?#@:]{0,64}:([^\s/?#@]+)@`;
   const pattern = new RegExp(`(?:${key})${value}|${url}`, "gid");
-  return regexDetector("password-assignment", pattern, 384, (match) =>
-    match[3] !== undefined && NOT_A_PASSWORD.test(match[3]) ? undefined : groupSpan(match),
+  const keyStarts = anchorStarts([
+    anchor("wd", [-2, "_pwd"], [-4, "passwd"], [-6, "--passwd"]),
+    anchor("word", [-4, "password"], [-6, "--password"]),
+    anchor("hrase", [-5, "passphrase"]),
+  ]);
+  const starts: StartsOf = (scan) => [...keyStarts(scan), ...urlStarts(scan)].sort((a, b) => a - b);
+  return keyedDetector(
+    "password-assignment",
+    pattern,
+    384,
+    (match) =>
+      match[3] !== undefined && NOT_A_PASSWORD.test(match[3]) ? undefined : groupSpan(match),
+    starts,
   );
+}
+
+/**
+ * Where a URL with a password (`://user:password@`) can start: neither the
+ * user nor the password holds a `/` or an `@`, so its `://` ends at the last
+ * `/` before the first `@` after it.
+ */
+function urlStarts(scan: TextScan): number[] {
+  const ats = scan.positions("@", false);
+  if (ats.length === 0) return [];
+  const slashes = scan.positions("/", false);
+  const starts: number[] = [];
+  let next = 0;
+  for (const at of ats) {
+    while (next < slashes.length && (slashes[next] ?? at) < at) next++;
+    const lastSlash = slashes[next - 1];
+    if (lastSlash !== undefined && lastSlash >= 2) starts.push(lastSlash - 2);
+  }
+  return starts;
 }
 
 /**
@@ -170,7 +266,11 @@ function bearerToken(): Detector {
     String.raw`\bauthorization${KEY_GAP_QUOTE}(?:bearer|basic|token)[ \t]+(${token}+=*)|\bbearer[ \t]+(${token}{16,}=*)`,
     "gid",
   );
-  return regexDetector("bearer-token", pattern, 4160, groupSpan);
+  const starts = anchorStarts([
+    anchor("uth", [-1, "authorization"]),
+    anchor("bearer", [0, "bearer"]),
+  ]);
+  return keyedDetector("bearer-token", pattern, 4160, groupSpan, starts);
 }
 
 /** Below this, a value after a key-like name reads as a word or an identifier, not a secret. */
@@ -188,8 +288,27 @@ const MIN_HEX_ENTROPY_BITS = 3.0;
 function genericSecret(): Detector {
   const names = `secret|token|api[_-]?key|access[_-]?key|private[_-]?key|auth|credentials?`;
   const pattern = new RegExp(`(?:${names})${KEY_GAP_QUOTE}([A-Za-z0-9+/_.~=-]{20,})`, "gid");
-  return regexDetector("generic-secret", pattern, 1100, (match) =>
-    looksRandom(match[1] ?? "") ? groupSpan(match) : undefined,
+  const starts = anchorStarts([
+    anchor("ret", [-3, "secret"]),
+    anchor("ken", [-2, "token"]),
+    anchor(
+      "key",
+      [-3, "api"],
+      [-4, "api"],
+      [-6, "access"],
+      [-7, "access"],
+      [-7, "private"],
+      [-8, "private"],
+    ),
+    anchor("uth", [-1, "auth"]),
+    anchor("ial", [-7, "credential"]),
+  ]);
+  return keyedDetector(
+    "generic-secret",
+    pattern,
+    1100,
+    (match) => (looksRandom(match[1] ?? "") ? groupSpan(match) : undefined),
+    starts,
   );
 }
 
@@ -250,8 +369,10 @@ export function detectorsFor(entries: readonly (string | MaskSpec)[]): Detector[
  */
 export function findSecrets(detectors: readonly Detector[], text: string): SecretMatch[] {
   const all: SecretMatch[] = [];
+  const scan = new TextScan(text);
   for (const detector of detectors)
-    for (const span of detector.find(text)) all.push({ ...span, detector: detector.name });
+    for (const span of detector.findIn?.(scan) ?? detector.find(text))
+      all.push({ ...span, detector: detector.name });
   if (all.length <= 1) return all;
   all.sort((a, b) => a.start - b.start || b.end - a.end);
   const merged: SecretMatch[] = [];

@@ -16,6 +16,7 @@ import {
 } from "../../src/masking/detectors.js";
 import { MASK_DETECTORS } from "../../src/policy/schema.js";
 import { PortcullisError } from "../../src/util/errors.js";
+import { PATHOLOGICAL_INPUTS, QUADRATIC_CUSTOM } from "./pathological.js";
 import { BEGIN_KEY, END_KEY, pemLine } from "./pem-text.js";
 
 /** The matched texts of `detector` in `text`. */
@@ -348,36 +349,21 @@ function withLuhnDigit(digits: string): string {
   throw new Error("unreachable");
 }
 
-describe("pathological inputs stay fast (no catastrophic backtracking)", () => {
-  const runs = [
-    "1".repeat(100_000),
-    "4111 ".repeat(20_000),
-    "A1".repeat(50_000),
-    "DE89 ".repeat(20_000),
-    "eyJ".repeat(33_000),
-    "eyJa.".repeat(20_000),
-    "password=".repeat(11_000),
-    "token: ".repeat(14_000),
-    "Bearer ".repeat(14_000),
-    BEGIN_KEY.repeat(4000),
-    "a.".repeat(50_000),
-    "123-".repeat(25_000),
-    "://a:".repeat(20_000),
-    '"password": "\\'.repeat(8000),
-  ];
-  for (const text of runs)
-    test(`${JSON.stringify(text.slice(0, 16))}… (${text.length} chars) under 200 ms`, () => {
-      const detectors = MASK_DETECTORS.map(builtInDetector);
-      const started = performance.now();
-      findSecrets(detectors, text);
-      assert.ok(performance.now() - started < 200, `${performance.now() - started} ms`);
+// How long these take is measured by bench/masking-detectors (no timing asserted here).
+describe("pathological inputs: the detectors finish with sorted, separate matches inside the text", () => {
+  const detectors = MASK_DETECTORS.map(builtInDetector);
+  for (const text of PATHOLOGICAL_INPUTS)
+    test(`${JSON.stringify(text.slice(0, 16))}… (${text.length} chars)`, () => {
+      let end = 0;
+      for (const match of findSecrets(detectors, text)) {
+        assert.ok(match.start >= end && match.end > match.start, JSON.stringify(match));
+        end = match.end;
+      }
+      assert.ok(end <= text.length);
     });
 
-  test("a custom regex that is quadratic on long runs stays bounded by its windows", () => {
-    const [detector] = detectorsFor([{ name: "slow", regex: /\d+x/ }]);
-    assert.ok(detector !== undefined);
-    const started = performance.now();
-    detector.find("1".repeat(100_000));
-    assert.ok(performance.now() - started < 1000, `${performance.now() - started} ms`);
+  test("a custom regex that is quadratic on long runs is tried only in bounded windows", () => {
+    const [detector] = detectorsFor([{ name: "slow", ...QUADRATIC_CUSTOM }]);
+    assert.deepEqual(detector?.find(QUADRATIC_CUSTOM.text), []);
   });
 });
