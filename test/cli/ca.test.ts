@@ -140,6 +140,14 @@ describe("portcullis ca sign", () => {
     assert.equal(result.stdout, `${certificatePathOf(key.publicPath)}\n`);
   });
 
+  it("adds permit-port-forwarding only with --permit-port-forwarding", async () => {
+    const args = ["--user", "carol@example.com", "--permit-port-forwarding"];
+    const { result } = await sign(setup, args);
+    assert.equal(result.code, 0, result.stderr);
+    const certificate = readCertificate(result.stdout.trim());
+    assert.deepEqual(field(certificate, "Extensions"), ["permit-port-forwarding", "permit-pty"]);
+  });
+
   it("refuses --ttl above ca.max_ttl (24h) as a usage error and writes nothing", async () => {
     const { key, result } = await sign(setup, ["--user", "alice@example.com", "--ttl", "25h"]);
     assertFailure(result, { code: 2, stderr: ["--ttl 25h exceeds ca.max_ttl"] });

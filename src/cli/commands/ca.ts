@@ -27,6 +27,7 @@ interface SignOptions {
   user: string;
   groups?: string;
   ttl?: string;
+  permitPortForwarding?: boolean;
 }
 
 export function registerCaCommands(program: Command): void {
@@ -36,6 +37,10 @@ export function registerCaCommands(program: Command): void {
     .requiredOption("--user <email>", "identity (key id and principal)")
     .option("--groups <a,b>", "groups carried in the groups@portcullis extension")
     .option("--ttl <duration>", "validity, e.g. 8h (default: ca.default_ttl)", durationOption)
+    .option(
+      "--permit-port-forwarding",
+      "add permit-port-forwarding (the policy still decides each tunnel)",
+    )
     .argument("<key.pub>", "the user's public key file")
     .action((publicKeyPath: string, options: SignOptions, command: Command) => {
       const { config } = configFor(command);
@@ -56,6 +61,7 @@ export function registerCaCommands(program: Command): void {
         groups,
         ttlMs,
         now: new Date(),
+        ...(options.permitPortForwarding === true ? { permitPortForwarding: true } : {}),
       });
       process.stdout.write(`${written}\n`);
     });
