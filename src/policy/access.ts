@@ -1,6 +1,7 @@
 // Session access (SPEC §5.3): which access entry, if any, lets a user open a
 // session to a target as a login, from an address, at a time. Pure: the
 // clock reading and the client address come in with the request.
+import { forwardsAnything } from "./forwarding.js";
 import { checkSchedule } from "./schedule.js";
 import type {
   AccessEntry,
@@ -99,7 +100,7 @@ export function mayForward(
 ): boolean {
   return policy.access.some(
     (entry) =>
-      entry.forwarding === "allow" &&
+      forwardsAnything(entry.forwarding) &&
       entry.session !== "deny" &&
       isSubject(entry.subjects, subject),
   );

@@ -4,7 +4,10 @@
 // provably covered by one alternative of a single earlier rule (same or `*`
 // program, a subset of its options, earlier positionals a subsequence of its
 // own; identical regexes). Anything else (word pattern vs regex, globs vs
-// globs) is never reported.
+// globs) is never reported. Forwarding: a destination already allowed by an
+// earlier one of the same entry, and forwarding on an entry that denies the
+// session (it never applies).
+import { destinationCovers } from "./forwarding.js";
 import { basename, type WordMatcher } from "./glob.js";
 import {
   type CompiledAlternative,
@@ -113,7 +116,10 @@ export function lintPolicy(policy: Policy): PolicyWarning[] {
     const { rules } = compileRuleset(ruleset);
     return rules.flatMap((_, index) => ruleWarnings(rules, index));
   });
-  return [...shadowed, ...policy.access.flatMap(entryWarnings)];
+  return [
+    ...shadowed,
+    ...policy.access.flatMap((entry) => [...entryWarnings(entry), ...forwardingWarnings(entry)]),
+  ];
 }
 
 /** An entry that lets users in but lists no rulesets denies every command they run. */
@@ -122,4 +128,22 @@ function entryWarnings(entry: AccessEntry): PolicyWarning[] {
   const { file, line, col } = entry.source;
   const message = `access entry "${entry.name}" lists no command rulesets: every command will be denied`;
   return [{ file, line, col, message }];
+}
+
+/** Forwarding settings that can never take effect. */
+function forwardingWarnings(entry: AccessEntry): PolicyWarning[] {
+  const { forwarding } = entry;
+  const { file, line, col } = entry.source;
+  if (forwarding === "deny") return [];
+  if (entry.session === "deny") {
+    const message = `access entry "${entry.name}" allows forwarding but denies the session: it never applies`;
+    return [{ file, line, col, message }];
+  }
+  if (forwarding === "allow") return [];
+  return forwarding.allow.flatMap((later, index) => {
+    const earlier = forwarding.allow.slice(0, index).find((wide) => destinationCovers(wide, later));
+    if (earlier === undefined) return [];
+    const message = `forwarding destination "${later.text}" of access entry "${entry.name}" can never match: "${earlier.text}" always matches first`;
+    return [{ file, line, col, message }];
+  });
 }

@@ -7,6 +7,7 @@ import { durationSchema, sizeSchema } from "../util/units.js";
 import { parsedString } from "../util/yaml-source.js";
 import { parseHostPort } from "./address.js";
 import { parseCidr } from "./cidr.js";
+import { type ForwardingRules, parseDestinationPattern } from "./forwarding.js";
 import { publicKeyLineSchema } from "./public-key.js";
 import { checkTimeZone, parseHours, WEEKDAYS } from "./schedule.js";
 
@@ -149,6 +150,28 @@ const maskSchema = z.union(
   { error: "expected a detector name or {name, regex}" },
 );
 
+/** `forwarding:` deny | allow | {allow: [host:port, …], remote: allow|deny} (docs/forwarding.md). */
+const forwardingSchema = z
+  .union([
+    z
+      .strictObject({
+        allow: z.array(parsedString(parseDestinationPattern)).min(1).optional(),
+        remote: z.enum(["allow", "deny"]).default("deny"),
+      })
+      .refine((rules) => rules.allow !== undefined || rules.remote === "allow", {
+        error:
+          "needs allow (destinations) or remote: allow; forwarding: deny forbids all forwarding",
+      })
+      .transform(
+        (rules): ForwardingRules => ({
+          allow: rules.allow ?? [],
+          remote: rules.remote === "allow",
+        }),
+      ),
+    z.enum(["allow", "deny"]),
+  ])
+  .default("deny");
+
 /** Where masking applies: `recording_only` keeps the user's screen unmasked (the recording still is). */
 const maskingSchema = z.strictObject({ recording_only: z.boolean() });
 
@@ -177,7 +200,7 @@ const accessEntrySchema = z
     file_transfer: z.enum(["allow", "deny", "approve", "readonly", "writeonly"]).default("deny"),
     files: z.array(fileRuleSchema).default([]),
     max_download: sizeSchema.optional(),
-    forwarding: z.enum(["allow", "deny"]).default("deny"),
+    forwarding: forwardingSchema,
     mask: z.array(maskSchema).default([]),
     // true: the same detectors as `mask`.
     mask_input: z.union([z.boolean(), z.array(maskSchema)]).default([]),

@@ -5,6 +5,7 @@
 import type { SourceLocation } from "../util/yaml-source.js";
 import type { HostPort } from "./address.js";
 import type { CidrSet } from "./cidr.js";
+import type { ForwardingSetting } from "./forwarding.js";
 import type { PublicKey } from "./public-key.js";
 import type { Schedule } from "./schedule.js";
 
@@ -96,7 +97,8 @@ export interface AccessEntry {
   readonly files: readonly FileRule[];
   /** bytes */
   readonly max_download?: number;
-  readonly forwarding: "allow" | "deny";
+  /** `-L`/`-W`/`-R` tunnels (docs/forwarding.md); default deny. */
+  readonly forwarding: ForwardingSetting;
   readonly mask: readonly MaskSpec[];
   /** Detectors for the input the recording keeps (`mask_input: true`: the same as `mask`). */
   readonly mask_input: readonly MaskSpec[];
