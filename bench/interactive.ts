@@ -12,8 +12,11 @@
 // bench/results/interactive-<timestamp>.json. Goals (issue 4): added echo
 // p99 ≤ 2 ms, added Enter-to-run p99 ≤ 5 ms.
 // Usage: npm run build && node dist/bench/interactive.js [keystrokes] [lines]
+// (bench/masking-fairness.ts reuses its shell helpers.)
 
 import { randomBytes } from "node:crypto";
+import { loadavg } from "node:os";
+import { pathToFileURL } from "node:url";
 import { integrationCommand } from "../src/interactive/integration.js";
 import { startTestBastion } from "../test/harness/bastion.js";
 import { PtyDriver } from "../test/harness/pty.js";
@@ -45,12 +48,12 @@ function gateAnswerer(nonce: string): GateAnswer {
   };
 }
 
-interface ShellPath {
+export interface ShellPath {
   sshArgs: string[];
   answerGate?: GateAnswer;
 }
 
-interface OpenShell {
+export interface OpenShell {
   pty: PtyDriver;
   /** Matches the output of `echo run-<n>` followed by the next prompt. */
   promptAfter(n: number): RegExp;
@@ -62,7 +65,7 @@ async function typeLine(shell: PtyDriver, path: ShellPath, line: string): Promis
   await path.answerGate?.(shell, from);
 }
 
-async function openShell(path: ShellPath): Promise<OpenShell> {
+export async function openShell(path: ShellPath): Promise<OpenShell> {
   const pty = new PtyDriver("/usr/bin/ssh", ["-tt", ...path.sshArgs], { cols: 200, rows: 50 });
   await typeLine(pty, path, "echo bench-$((6*7))-ready");
   await pty.expect("bench-42-ready\r\n", 15_000);
@@ -77,7 +80,7 @@ function elapsedMs(started: bigint): number {
 }
 
 /** Types one key and waits for its echo; Ctrl-U every 40 keys keeps the line short. */
-async function echoOnce(shell: PtyDriver, i: number): Promise<number> {
+export async function echoOnce(shell: PtyDriver, i: number): Promise<number> {
   const key = String.fromCharCode(97 + (i % 26));
   const from = shell.output.length;
   const started = process.hrtime.bigint();
@@ -132,7 +135,7 @@ function percentile(values: number[], p: number): number {
   );
 }
 
-const summary = (values: number[]) => ({
+export const summary = (values: number[]) => ({
   p50_ms: percentile(values, 0.5),
   p99_ms: percentile(values, 0.99),
 });
@@ -188,6 +191,7 @@ async function main(): Promise<void> {
       benchmark: "interactive",
       date: new Date().toISOString(),
       machine: machine(),
+      load_average: loadavg().map((value) => Number(value.toFixed(1))),
       shell: "bash (interactive; the bastion path runs it with the command gate)",
       keystrokes,
       lines,
@@ -215,4 +219,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) await main();

@@ -250,6 +250,11 @@ class ApprovalService implements Approvals {
     return this.store.recent(limit);
   }
 
+  history(limit: number, offset = 0): ApprovalRequest[] {
+    this.requireOpen();
+    return this.store.settledPage(limit, offset);
+  }
+
   reusable(
     requester: string,
     target: string,

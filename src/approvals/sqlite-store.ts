@@ -243,6 +243,9 @@ class SqliteApprovalStore implements ApprovalStore {
         "SELECT * FROM approval_requests WHERE status = 'pending' ORDER BY expires_at, created_at",
       ),
       recent: db.prepare("SELECT * FROM approval_requests ORDER BY created_at DESC, id LIMIT ?"),
+      settledPage: db.prepare(
+        "SELECT * FROM approval_requests WHERE status <> 'pending' ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+      ),
       settled: db.prepare(
         "SELECT id, status FROM approval_requests WHERE id IN (SELECT value FROM json_each(?)) AND status <> 'pending'",
       ),
@@ -293,6 +296,12 @@ class SqliteApprovalStore implements ApprovalStore {
   recent(limit: number): ApprovalRequest[] {
     return this.run("listing requests", () =>
       this.withVotes(this.statements.recent.all(limit) as RequestRow[]),
+    );
+  }
+
+  settledPage(limit: number, offset: number): ApprovalRequest[] {
+    return this.run("listing decided requests", () =>
+      this.withVotes(this.statements.settledPage.all(limit, offset) as RequestRow[]),
     );
   }
 

@@ -33,6 +33,8 @@ export interface ApprovalStore {
   pending(): ApprovalRequest[];
   /** All requests, newest first, at most `limit`. */
   recent(limit: number): ApprovalRequest[];
+  /** Requests no longer pending, newest first, `limit` of them after skipping `offset`. */
+  settledPage(limit: number, offset: number): ApprovalRequest[];
   /** Of `ids`, those no longer pending, with their status. */
   settled(ids: readonly string[]): Map<string, ApprovalStatus>;
   /**

@@ -107,6 +107,8 @@ export interface Approvals {
   pending(approver?: Principal): ApprovalRequest[];
   /** The most recent requests in every status, newest first (default 100). */
   recent(limit?: number): ApprovalRequest[];
+  /** Requests no longer pending, newest first: `limit` of them after skipping `offset`. */
+  history(limit: number, offset?: number): ApprovalRequest[];
   /**
    * An approved request for exactly this line whose reuse window is still
    * open; finding one audits `approval.reused` (with `session` when given).

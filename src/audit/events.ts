@@ -20,6 +20,9 @@ export const AUDIT_EVENTS = [
   "approval.webhook_failed",
   "grant.revoked",
   "file.transfer",
+  "file.op",
+  "tunnel.open",
+  "tunnel.close",
   "recording.pruned",
   "policy.reload",
   "policy.error",
@@ -31,6 +34,9 @@ export const AUDIT_EVENTS = [
   "mask",
   "server.start",
   "server.stop",
+  "share.created",
+  "share.used",
+  "share.revoked",
 ] as const;
 
 export type AuditEventName = (typeof AUDIT_EVENTS)[number];

@@ -158,6 +158,19 @@ export function configSchema(dir: string) {
           timeout: durationSchema.prefault("10m"),
         })
         .prefault({}),
+      viewer: z
+        .strictObject({
+          auditor_groups: z.array(textSchema).default([]),
+          approver_groups: z.array(textSchema).default([]),
+          session_idle: durationSchema.prefault("30m"),
+          session_max: durationSchema.prefault("12h"),
+          share_max_ttl: durationSchema.prefault("7d"),
+        })
+        .refine((viewer) => viewer.session_idle <= viewer.session_max, {
+          error: "must not exceed session_max",
+          path: ["session_idle"],
+        })
+        .prefault({}),
       logging: z
         .strictObject({
           level: z.enum(LOG_LEVELS).default("info"),

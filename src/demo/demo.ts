@@ -121,7 +121,7 @@ function startIdentityProvider(accounts: readonly DemoAccount[]): Promise<DemoId
   });
 }
 
-/** The `http` and `oidc` sections: the login server on loopback, trusting the embedded issuer. */
+/** The `http`, `oidc` and `viewer` sections: login server and web viewer on loopback, trusting the embedded issuer. */
 function loginConfig(issuer: string, httpPort: number): string {
   return `http:
   listen: "${LISTEN_HOST}:${httpPort}"
@@ -131,6 +131,9 @@ oidc:
   username_claim: email
   groups_claim: groups
   cert_ttl: 8h
+viewer:
+  auditor_groups: [auditors]
+  approver_groups: [approvers]
 `;
 }
 

@@ -70,6 +70,7 @@ export function demoBanner(demo: RunningDemo, cli: CliInvocation): string {
     `${INDENT}${ready.sshCommand.join(" ")}`,
     "",
     `Recordings:       ${[...cli, "--config", demo.configPath, "recordings", "list"].join(" ")}`,
+    `Web viewer:       ${demo.loginServer}/sessions   (audrey sees every session; the others their own)`,
     `Audit log:        ${demo.auditFile}`,
     "Press Ctrl-C to stop; the directory is removed.",
     "",

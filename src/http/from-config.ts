@@ -1,17 +1,20 @@
 // The HTTP listener as `portcullis serve` runs it: built from the `http`,
-// `oidc`, `ca` and `ssh` sections and the running bastion's parts (audit,
-// policy, revocation list, database). Started only when both `http` and
-// `oidc` are configured.
+// `oidc`, `ca`, `ssh` and `viewer` sections and the running bastion's parts
+// (audit, policy, revocation list, database, recordings). Started only when
+// both `http` and `oidc` are configured; the web viewer runs on it then.
 
 import { readFileSync } from "node:fs";
+import type { Approvals } from "../approvals/index.js";
 import type { AuditLog } from "../audit/log.js";
 import { loadCertificateAuthority } from "../ca/authority.js";
 import type { LoadedConfig } from "../config/index.js";
 import { TokenVerifier, trustedIssuers } from "../oidc/index.js";
 import type { SshPublicKey } from "../openssh/keys.js";
 import type { Policy } from "../policy/index.js";
+import type { AuditKey, RecordingStore } from "../recording/index.js";
 import type { AuditIndex } from "../store/index.js";
 import { ConfigError, errorMessage } from "../util/errors.js";
+import { configuredViewer } from "../viewer/from-config.js";
 import { type RunningHttpServer, startHttpServer } from "./server.js";
 
 export interface BastionParts {
@@ -28,6 +31,10 @@ export interface BastionParts {
   readonly hostKey: string;
   /** The `@cert-authority` line of the bastion's host CA, when there is one. */
   readonly hostCaLine?: () => string | undefined;
+  /** The recordings and the key that signs them (the viewer plays and checks them). */
+  readonly recordings: { readonly store: RecordingStore; readonly key: AuditKey };
+  /** The approvals service (the viewer's approvals page decides through it). */
+  readonly approvals: Approvals;
 }
 
 const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", ""]);
@@ -63,28 +70,57 @@ export async function startConfiguredHttpServer(
           key: readPem(http.tls.key, "http.tls.key"),
         };
   const sshHost = advertisedSshHost(loaded);
-  return startHttpServer({
-    listen: http.listen,
-    ...(tls === undefined ? {} : { tls }),
-    rateLimit: { max: http.rate_limit.max, windowMs: http.rate_limit.window },
-    discovery: {
-      issuer: oidc.issuer,
-      clientId: oidc.client_id,
-      userCaPublicKeys: parts.caKeys,
-      ...(sshHost === undefined ? {} : { sshHost }),
-      sshPort: parts.sshPort,
-      hostKey: parts.hostKey,
-      ...(parts.hostCaLine === undefined ? {} : { hostCaLine: parts.hostCaLine }),
-    },
-    issuance: {
-      verifier: new TokenVerifier(trustedIssuers(oidc), { clockSkewMs: ca.clock_skew }),
-      authority: loadCertificateAuthority(ca.user_key),
-      revocation: parts.revocation,
-      policy: parts.policy,
-      store: parts.store,
+  const verifier = new TokenVerifier(trustedIssuers(oidc), { clockSkewMs: ca.clock_skew });
+  let listening = "";
+  const viewer = configuredViewer(
+    { ...loaded.config, http, oidc },
+    {
+      index: parts.store,
+      recordings: parts.recordings,
+      approvals: parts.approvals,
+      verifier,
+      publicUrl: () => http.public_url ?? listening,
       audit: parts.audit,
+      now: parts.now,
     },
-    audit: parts.audit,
-    now: parts.now,
-  });
+  );
+  let server: RunningHttpServer;
+  try {
+    server = await startHttpServer({
+      listen: http.listen,
+      ...(tls === undefined ? {} : { tls }),
+      rateLimit: { max: http.rate_limit.max, windowMs: http.rate_limit.window },
+      discovery: {
+        issuer: oidc.issuer,
+        clientId: oidc.client_id,
+        userCaPublicKeys: parts.caKeys,
+        ...(sshHost === undefined ? {} : { sshHost }),
+        sshPort: parts.sshPort,
+        hostKey: parts.hostKey,
+        ...(parts.hostCaLine === undefined ? {} : { hostCaLine: parts.hostCaLine }),
+      },
+      issuance: {
+        verifier,
+        authority: loadCertificateAuthority(ca.user_key),
+        revocation: parts.revocation,
+        policy: parts.policy,
+        store: parts.store,
+        audit: parts.audit,
+      },
+      audit: parts.audit,
+      now: parts.now,
+      plugins: [viewer.plugin],
+    });
+  } catch (error) {
+    viewer.close();
+    throw error;
+  }
+  listening = server.url;
+  return {
+    ...server,
+    close: async () => {
+      await server.close();
+      viewer.close();
+    },
+  };
 }

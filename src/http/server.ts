@@ -3,11 +3,18 @@
 // a schema (unknown fields refused, 32 KiB at most), a rate limit per source
 // address, TLS from files, plain http only on loopback. Every refusal of
 // `POST /v1/certs` is answered `{error, message}` and audited as
-// `cert.rejected` (a rate-limited address once per window).
+// `cert.rejected` (a rate-limited address once per window). Further route
+// sets (the web viewer) come in as plugins, each in its own encapsulated
+// scope (its own hooks, headers and error handler).
 
 import type { AddressInfo } from "node:net";
 import rateLimit from "@fastify/rate-limit";
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from "fastify";
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyRequest,
+} from "fastify";
 import type { AuditLog } from "../audit/log.js";
 import { isLoopbackHost } from "../oidc/index.js";
 import { formatHostPort, type HostPort } from "../policy/index.js";
@@ -31,6 +38,8 @@ export interface HttpServerOptions {
   readonly issuance: IssuanceDependencies;
   readonly audit: AuditLog;
   readonly now: () => Date;
+  /** Registered after the login server's routes, each encapsulated (e.g. the web viewer). */
+  readonly plugins?: readonly FastifyPluginAsync[];
 }
 
 export interface RunningHttpServer {
@@ -186,6 +195,7 @@ export async function startHttpServer(options: HttpServerOptions): Promise<Runni
   app.removeContentTypeParser("text/plain");
   installErrorHandler(app, options);
   await installRoutes(app, options);
+  for (const plugin of options.plugins ?? []) await app.register(plugin);
   await app.listen({ host: options.listen.host, port: options.listen.port });
   const address = app.server.address() as AddressInfo;
   const scheme = options.tls === undefined ? "http" : "https";

@@ -1,8 +1,9 @@
 // An embedded, real OpenID Connect issuer on loopback (oidc-provider 9), for
 // `portcullis demo` and the tests: device authorization grant and
 // authorization code + PKCE for public native clients (loopback redirects on
-// any port), `groups` and the users' claims in the ID token, RS256 keys that
-// can be rotated. Never for production: users and passwords live in memory.
+// any port: `portcullis login`'s and the web viewer's), `groups` and the
+// users' claims in the ID token, RS256 keys that can be rotated. Never for
+// production: users and passwords live in memory.
 
 import { generateKeyPairSync, randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -15,8 +16,16 @@ import { handleInteraction, INTERACTION_PATH } from "./interactions.js";
 export type { DemoUser } from "./accounts.js";
 
 export const DEVICE_CODE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
-/** Registered redirects; a native client may use them on any loopback port (RFC 8252 §7.3). */
-export const DEFAULT_REDIRECT_URIS = ["http://127.0.0.1/callback", "http://localhost/callback"];
+/**
+ * Registered redirects; a native client may use them on any loopback port (RFC 8252 §7.3):
+ * `portcullis login`'s loopback listener and the web viewer's callback on a loopback listener.
+ */
+export const DEFAULT_REDIRECT_URIS = [
+  "http://127.0.0.1/callback",
+  "http://localhost/callback",
+  "http://127.0.0.1/auth/callback",
+  "http://localhost/auth/callback",
+];
 const SCOPES = ["openid", "email", "profile", "groups"];
 
 export interface DemoClient {

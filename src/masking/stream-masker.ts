@@ -9,6 +9,13 @@
 // and the caller flushes what is held after a few milliseconds without more
 // data. Typed input (recorded, not shown) is held a whole line instead. An
 // escape sequence or a UTF-8 character is never split.
+//
+// Detection of a large read may run elsewhere (a worker thread: `findElsewhere`)
+// and so finish later; the masker still owns the stream's state, and keeps
+// its order: a read waits behind the one being detected. A small read with
+// nothing in flight is detected at once, on the calling thread (typed echo
+// never makes a thread round trip). `push` and `flush` return the bytes now,
+// or a promise of them when detection runs elsewhere or a read is in flight.
 
 import { Transform } from "node:stream";
 
@@ -24,6 +31,15 @@ export interface FoundSecret {
 export interface StreamMaskerOptions {
   /** All secrets in a text (the detectors, merged; non-overlapping, sorted). */
   find(text: string): readonly FoundSecret[];
+  /**
+   * The same detection off the calling thread, for reads with more than
+   * `inlineBytes` of text: every secret in `context` followed by `text` (one
+   * byte per character; transferred). A rejection fails the stream (fail
+   * closed): every later push and flush rejects too.
+   */
+  findElsewhere?(context: string, text: Uint8Array): Promise<readonly FoundSecret[]>;
+  /** Reads with up to this much text are detected with `find` (default INLINE_DETECTION_BYTES). */
+  readonly inlineBytes?: number;
   /** Called once per masked secret (after it was masked). */
   masked?(detector: string): void;
   /**
@@ -46,6 +62,11 @@ const MAX_HOLD_CHARS = 32 * 1024;
 /** Plain text already sent, kept as context for the next read's detection. */
 const CONTEXT_CHARS = 512;
 const EMPTY = Buffer.alloc(0);
+/** Reads with up to this much text are detected on the calling thread, even when `findElsewhere` is given. */
+export const INLINE_DETECTION_BYTES = 4096;
+
+/** Masked bytes now, or once detection running elsewhere has finished. */
+export type Masked = Buffer | Promise<Buffer>;
 
 /**
  * A run of text bytes between escape sequences. Text is read as latin1 (one
@@ -65,11 +86,46 @@ export class StreamMasker {
   private held: Buffer = EMPTY;
   /** Plain text sent already, for detection across reads. */
   private context = "";
+  /** Plain-text characters sent so far: the stream position where the next read's text starts. */
+  private sentChars = 0;
+  /** The stream position where the last counted secret starts (a secret seen again is not counted again). */
+  private countedFrom = -1;
+  /** The last step waiting for detection elsewhere (later steps wait behind it); undefined when none. */
+  private inFlight: Promise<Buffer> | undefined;
 
   constructor(private readonly options: StreamMaskerOptions) {}
 
-  /** Bytes that can go to the user now (masked); the rest is held. */
-  push(chunk: Buffer): Buffer {
+  /** Bytes that can go to the user (masked); the rest is held. */
+  push(chunk: Buffer): Masked {
+    return this.inTurn(() => this.pushNow(chunk));
+  }
+
+  /** Everything held, masked as it stands (no more data is coming soon). */
+  flush(): Masked {
+    return this.inTurn(() => this.flushNow());
+  }
+
+  /** Bytes are held back (meaningful when nothing is in flight). */
+  get holding(): boolean {
+    return this.held.length > 0;
+  }
+
+  /** Runs `step` now, or after the steps in flight; a failed step fails every later one. */
+  private inTurn(step: () => Masked): Masked {
+    const result = this.inFlight === undefined ? step() : this.inFlight.then(step);
+    if (result instanceof Promise) {
+      this.inFlight = result;
+      result.then(
+        () => {
+          if (this.inFlight === result) this.inFlight = undefined;
+        },
+        () => undefined, // stays in flight, rejected: later steps fail the same way
+      );
+    }
+    return result;
+  }
+
+  private pushNow(chunk: Buffer): Masked {
     const small =
       this.options.wholeLines !== true &&
       chunk.length <= NEVER_HOLD_BYTES &&
@@ -78,58 +134,90 @@ export class StreamMasker {
     return this.process(pending, small);
   }
 
-  /** Everything held, masked as it stands (no more data is coming soon). */
-  flush(): Buffer {
+  private flushNow(): Masked {
     const pending = this.held;
     this.held = EMPTY;
     if (pending.length === 0) return pending;
-    const out = this.process(pending, true);
-    const unfinished = this.held; // an escape sequence or character cut short: sent as it is
-    this.held = EMPTY;
-    return unfinished.length === 0 ? out : Buffer.concat([out, unfinished]);
+    return andThen(this.process(pending, true), (out) => {
+      const unfinished = this.held; // an escape sequence or character cut short: sent as it is
+      this.held = EMPTY;
+      return unfinished.length === 0 ? out : Buffer.concat([out, unfinished]);
+    });
   }
 
-  get holding(): boolean {
-    return this.held.length > 0;
-  }
-
-  private process(pending: Buffer, sendAll: boolean): Buffer {
+  private process(pending: Buffer, sendAll: boolean): Masked {
     const { runs, complete } = readRuns(pending);
-    const text = runs
-      .map((run) => pending.toString("latin1", run.from, run.from + run.length))
-      .join("");
-    const secrets = this.secretsIn(text);
-    const sendChars = sendAll ? text.length : holdFrom(text, secrets, this.options.wholeLines);
-    const sendBytes = sendChars >= text.length ? complete : byteOffset(runs, sendChars);
-    const out = maskBytes(pending.subarray(0, sendBytes), runs, secrets);
-    this.held = Buffer.from(pending.subarray(sendBytes));
-    this.remember(text.slice(0, sendChars), secrets, sendChars);
-    return out;
+    const finish = (text: string, secrets: readonly FoundSecret[]) => {
+      const sendChars = sendAll ? text.length : holdFrom(text, secrets, this.options.wholeLines);
+      const sendBytes = sendChars >= text.length ? complete : byteOffset(runs, sendChars);
+      const out = maskBytes(pending.subarray(0, sendBytes), runs, secrets);
+      this.held = Buffer.from(pending.subarray(sendBytes));
+      this.remember(text.slice(0, sendChars), secrets, sendChars);
+      return out;
+    };
+    const { findElsewhere, inlineBytes = INLINE_DETECTION_BYTES } = this.options;
+    if (findElsewhere === undefined || textLength(runs) <= inlineBytes) {
+      const text = runs
+        .map((run) => pending.toString("latin1", run.from, run.from + run.length))
+        .join("");
+      return finish(text, this.secretsIn(text));
+    }
+    const plain = plainBytes(pending, runs);
+    const text = plain.toString("latin1");
+    const shift = this.context.length;
+    return findElsewhere(this.context, plain).then((found) =>
+      finish(text, relativeTo(found, shift)),
+    );
   }
 
   /** Secrets in `text`, found with the context before it; offsets into `text` (may start < 0). */
   private secretsIn(text: string): FoundSecret[] {
-    const shift = this.context.length;
-    return this.options
-      .find(this.context + text)
-      .filter((secret) => secret.end > shift)
-      .map((secret) => ({ ...secret, start: secret.start - shift, end: secret.end - shift }));
+    return relativeTo(this.options.find(this.context + text), this.context.length);
   }
 
   /**
-   * Counts the secrets sent now and keeps the context for the next read: the
-   * last CONTEXT_CHARS, or from the start of a secret that was sent still
-   * open (so that the rest of it is recognised and masked too).
+   * Counts the secrets whose end was sent now (once each, also one that began
+   * in text sent before) and keeps the context for the next read: the last
+   * CONTEXT_CHARS, or from the start of a secret that was sent still open (so
+   * that the rest of it is recognised and masked too).
    */
   private remember(sent: string, secrets: readonly FoundSecret[], sentChars: number): void {
-    for (const secret of secrets)
-      if (secret.end <= sentChars && secret.start >= 0) this.options.masked?.(secret.detector);
+    for (const secret of secrets) {
+      const from = this.sentChars + secret.start;
+      if (secret.end > sentChars || from <= this.countedFrom) continue;
+      this.countedFrom = from;
+      this.options.masked?.(secret.detector);
+    }
+    this.sentChars += sentChars;
     const all = this.context + sent;
     const open = secrets.find((secret) => secret.open === true && secret.end >= sentChars);
     const keepFrom =
       open === undefined ? all.length - CONTEXT_CHARS : open.start + this.context.length;
     this.context = all.slice(Math.max(0, keepFrom, all.length - MAX_HOLD_CHARS));
   }
+}
+
+/** Secrets found in context + text, with offsets into the text (those wholly in the context dropped). */
+function relativeTo(found: readonly FoundSecret[], shift: number): FoundSecret[] {
+  return found
+    .filter((secret) => secret.end > shift)
+    .map((secret) => ({ ...secret, start: secret.start - shift, end: secret.end - shift }));
+}
+
+function andThen(result: Masked, next: (out: Buffer) => Buffer): Masked {
+  return result instanceof Promise ? result.then(next) : next(result);
+}
+
+function textLength(runs: readonly TextRun[]): number {
+  const last = runs.at(-1);
+  return last === undefined ? 0 : last.at + last.length;
+}
+
+/** The text runs' bytes, one after the other, in a buffer of their own (so that it can be transferred). */
+function plainBytes(pending: Buffer, runs: readonly TextRun[]): Buffer {
+  const plain = Buffer.allocUnsafeSlow(textLength(runs));
+  for (const run of runs) pending.copy(plain, run.at, run.from, run.from + run.length);
+  return plain;
 }
 
 /**
@@ -298,54 +386,177 @@ export function maskText(text: string, secrets: readonly FoundSecret[]): string 
 
 /** A masker fed by calls: masked bytes go to a callback, now or once held bytes are due. */
 export interface MaskingTap {
-  write(data: Buffer): void;
-  /** Sends what is held; no more writes follow. */
-  end(): void;
+  /**
+   * Takes `data`. Undefined: more may follow now; a promise: too much is
+   * waiting for detection, write more once it resolves.
+   */
+  write(data: Buffer): Promise<void> | undefined;
+  /** Sends what is held; no more writes follow. Resolves once all was emitted, or the masking failed. */
+  end(): Promise<void>;
+}
+
+export interface MaskingTapOptions {
+  /** How long held bytes wait for more data before they are sent as they stand. */
+  readonly holdMs: number;
+  emit(data: Buffer): void;
+  /** Detection failed: nothing more is emitted (fail closed). Called once. */
+  failed(error: unknown): void;
+}
+
+/** Writes that arrive while a detection is in flight wait, up to this much, then go as one read. */
+export const MAX_QUEUED_BYTES = 64 * 1024;
+
+/**
+ * The masker as a tap: what it can send goes to `emit` as soon as it is
+ * masked, in order; what it holds back goes `holdMs` after the last write if
+ * nothing follows, or at `end()`. Writes that come while a detection runs
+ * elsewhere are masked together once it is done (one thread round trip for
+ * all of them; the output does not depend on how a stream is cut into reads).
+ */
+export function maskingTap(masker: StreamMasker, options: MaskingTapOptions): MaskingTap {
+  return new QueueingTap(masker, options);
+}
+
+class QueueingTap implements MaskingTap {
+  private timer: NodeJS.Timeout | undefined;
+  private due: NodeJS.Immediate | undefined;
+  private broken = false;
+  private queued: Buffer[] = [];
+  private queuedBytes = 0;
+  /** Settles once the detection in flight, and the queued writes after it, are masked; undefined when idle. */
+  private settled: Promise<void> | undefined;
+
+  constructor(
+    private readonly masker: StreamMasker,
+    private readonly options: MaskingTapOptions,
+  ) {}
+
+  write(data: Buffer): Promise<void> | undefined {
+    if (this.broken) return undefined;
+    if (this.settled === undefined) {
+      this.track(this.mask(() => this.masker.push(data)));
+      return undefined;
+    }
+    this.queued.push(data);
+    this.queuedBytes += data.length;
+    return this.queuedBytes >= MAX_QUEUED_BYTES ? this.settled : undefined;
+  }
+
+  end(): Promise<void> {
+    const flush = () => this.mask(() => this.masker.flush()) ?? Promise.resolve();
+    return this.settled === undefined ? flush() : this.settled.then(flush);
+  }
+
+  private track(work: Promise<void> | undefined): void {
+    if (work === undefined) {
+      this.holdTail();
+      return;
+    }
+    const settled: Promise<void> = work.then(() => {
+      if (this.settled === settled) this.settled = undefined;
+      this.holdTail();
+    });
+    this.settled = settled;
+  }
+
+  /** Masks `step`'s bytes and then what was queued meanwhile; a promise when it waits for detection. */
+  private mask(step: () => Masked): Promise<void> | undefined {
+    this.cancelHold();
+    if (this.broken) return undefined;
+    let result: Masked;
+    try {
+      result = step();
+    } catch (error) {
+      this.fail(error);
+      return undefined;
+    }
+    if (!(result instanceof Promise)) {
+      this.emit(result);
+      return undefined;
+    }
+    return result.then(
+      (out) => {
+        this.emit(out);
+        return this.maskQueued();
+      },
+      (error: unknown) => this.fail(error),
+    );
+  }
+
+  private emit(out: Buffer): void {
+    if (!this.broken && out.length > 0) this.options.emit(out);
+  }
+
+  private maskQueued(): Promise<void> | undefined {
+    if (this.queued.length === 0) return undefined;
+    const batch = Buffer.concat(this.queued);
+    this.queued = [];
+    this.queuedBytes = 0;
+    return this.mask(() => this.masker.push(batch));
+  }
+
+  /**
+   * Held bytes go out after holdMs when nothing follows. The flush waits for
+   * the event loop's next check phase, after its I/O: when the loop was busy
+   * past holdMs, the rest of a secret may already be waiting in the socket,
+   * and its read comes first (and cancels the flush).
+   */
+  private holdTail(): void {
+    if (!this.broken && this.settled === undefined && this.masker.holding)
+      this.timer = setTimeout(() => {
+        this.due = setImmediate(() => this.track(this.mask(() => this.masker.flush())));
+      }, this.options.holdMs);
+  }
+
+  private cancelHold(): void {
+    clearTimeout(this.timer);
+    clearImmediate(this.due);
+  }
+
+  private fail(error: unknown): void {
+    if (this.broken) return;
+    this.broken = true;
+    this.cancelHold();
+    this.queued = [];
+    this.options.failed(error);
+  }
 }
 
 /**
- * The masker as a tap: what it can send goes to `emit` at once; what it
- * holds back goes `holdMs` after the last write if nothing follows, or at
- * `end()`.
+ * The masker as a stream step (see maskingTap): a chunk is done at once
+ * unless too much is waiting for detection (back-pressure), and the stream
+ * ends once all was masked and pushed. When the masking fails, `failed` is
+ * called and the step passes nothing more (it stalls until it is destroyed).
  */
-export function maskingTap(
+export function maskingTransform(
   masker: StreamMasker,
   holdMs: number,
-  emit: (data: Buffer) => void,
-): MaskingTap {
-  let timer: NodeJS.Timeout | undefined;
-  const send = (data: Buffer) => {
-    if (data.length > 0) emit(data);
+  failed: (error: unknown) => void,
+): Transform {
+  let broken = false;
+  const whenMasked = (result: Promise<void> | undefined, done: () => void) => {
+    if (result === undefined) {
+      if (!broken) done();
+    } else void result.then(() => (broken ? undefined : done()));
   };
-  return {
-    write(data) {
-      clearTimeout(timer);
-      send(masker.push(data));
-      if (masker.holding) timer = setTimeout(() => send(masker.flush()), holdMs);
-    },
-    end() {
-      clearTimeout(timer);
-      send(masker.flush());
-    },
-  };
-}
-
-/** The masker as a stream step (see maskingTap). */
-export function maskingTransform(masker: StreamMasker, holdMs: number): Transform {
-  let tap: MaskingTap;
   const stream: Transform = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      tap.write(chunk);
-      done();
+      whenMasked(tap.write(chunk), done);
     },
     flush(done) {
-      tap.end();
-      done();
+      whenMasked(tap.end(), done);
     },
   });
-  tap = maskingTap(masker, holdMs, (data) => {
-    if (!stream.destroyed) stream.push(data);
+  const tap = maskingTap(masker, {
+    holdMs,
+    emit: (data) => {
+      if (!stream.destroyed) stream.push(data);
+    },
+    failed: (error) => {
+      broken = true;
+      if (!stream.destroyed) failed(error); // a destroyed stream has nobody left to protect
+    },
   });
-  stream.once("close", () => tap.end()); // a destroyed stream's held bytes go nowhere
+  stream.once("close", () => void tap.end()); // a destroyed stream's held bytes go nowhere
   return stream;
 }

@@ -1,7 +1,7 @@
 // Assembles a running bastion from a loaded configuration: audit log, trust
 // anchors (user CA + extra CAs + revocation list), policy, vault, the SSH
-// listener, the HTTP listener (certificate issuance, when `http` and `oidc`
-// are configured) and the recordings' retention. Used by `portcullis serve`
+// listener, the HTTP listener (certificate issuance and the web viewer, when
+// `http` and `oidc` are configured) and the recordings' retention. Used by `portcullis serve`
 // and `portcullis demo`.
 
 import { readFileSync } from "node:fs";
@@ -15,6 +15,7 @@ import { hostCaKnownHostsLine, loadHostCertificate } from "../ca/host-ca.js";
 import { RevocationList } from "../ca/revocation.js";
 import type { LoadedConfig } from "../config/index.js";
 import { type RunningHttpServer, startConfiguredHttpServer } from "../http/index.js";
+import { DetectionPool } from "../masking/detection-pool.js";
 import { parsePrivateKey, publicKeyFromBlob } from "../openssh/keys.js";
 import { createLocalRecordingStore, loadAuditKey } from "../recording/index.js";
 import type { BastionContext } from "../ssh/context.js";
@@ -103,8 +104,10 @@ export async function startServer(
     recordings: servedRecordings,
     approvals,
     approvalTimeoutMs: config.approvals.timeout,
+    maskingDetection: new DetectionPool(), // its threads start with the first masked channel
   };
   const release = () => {
+    void context.maskingDetection.terminate();
     trust.revocation.close(); // its watcher would keep the process alive
     policy.close();
     approvals.close();
@@ -133,6 +136,8 @@ export async function startServer(
       sshPort: ssh.port,
       hostKey: parsePrivateKey(hostKey.toString("utf8"), "ssh.host_key").public.toLine(),
       hostCaLine: () => hostCaKnownHostsLine(config),
+      recordings: { store: recordings.store, key: recordings.key },
+      approvals,
     });
   } catch (error) {
     await ssh.close("the HTTP listener could not start");
@@ -154,6 +159,7 @@ export async function startServer(
     close: async (reason) => {
       await ssh.close(reason);
       await servedRecordings.drain();
+      await context.maskingDetection.terminate();
       await recordings.store.close();
       await http?.close();
       await retention?.close();

@@ -8,9 +8,12 @@
 // the audit and the recording's markers keep it. Each masked secret is counted per
 // detector; the counts are audited as `mask` events (detector and count,
 // never the secret) and marked in the recording, at most once a second and
-// when a masked stream ends.
+// when a masked stream ends. Detection of large reads runs in the bastion's
+// detection threads (src/masking/detection-pool.ts); when it fails, the
+// channel passes nothing more and the caller ends it (fail closed).
 
 import type { Transform } from "node:stream";
+import type { DetectionPool } from "../masking/detection-pool.js";
 import { type Detector, detectorsFor, findSecrets } from "../masking/detectors.js";
 import {
   type MaskingTap,
@@ -19,7 +22,8 @@ import {
   maskText,
   StreamMasker,
 } from "../masking/stream-masker.js";
-import type { AccessEntry } from "../policy/index.js";
+import type { AccessEntry, MaskSpec } from "../policy/index.js";
+import { errorMessage } from "../util/errors.js";
 
 /** How long output that may be the start of a secret waits for the rest. */
 const OUTPUT_HOLD_MS = 5;
@@ -32,6 +36,8 @@ export interface MaskingHooks {
   audit(fields: { detector: string; count: number }): void;
   /** A marker in the channel's recording. */
   marker(label: string): void;
+  /** Masking failed (a detection thread died): nothing more passes; end the channel. Called once. */
+  failed(reason: string): void;
 }
 
 type Sink = (data: Buffer) => void;
@@ -55,47 +61,62 @@ type MaskingSettings = Pick<AccessEntry, "mask" | "mask_input" | "mask_recording
 export function maskChannel(
   entry: MaskingSettings | undefined,
   hooks: MaskingHooks,
+  detection?: DetectionPool,
 ): ChannelMasking | undefined {
   if (entry === undefined || (entry.mask.length === 0 && entry.mask_input.length === 0))
     return undefined;
   const counts = new DetectorCounts(hooks);
-  const output = detectorsFor(entry.mask);
   const input = detectorsFor(entry.mask_input);
-  const masker = (detectors: readonly Detector[], wholeLines: boolean) =>
-    detectors.length === 0
-      ? undefined
-      : new StreamMasker({
-          find: (text) => findSecrets(detectors, text),
-          masked: (detector) => counts.add(detector),
-          wholeLines,
-        });
-  const tap = (detectors: readonly Detector[], wholeLines: boolean, record: Sink) => {
-    const found = masker(detectors, wholeLines);
-    const holdMs = wholeLines ? INPUT_HOLD_MS : OUTPUT_HOLD_MS;
-    return found && reportingAtEnd(maskingTap(found, holdMs, record), counts);
+  const maskers = {
+    output: maskerFactory(entry.mask, false, counts, detection),
+    input: maskerFactory(entry.mask_input, true, counts, detection),
   };
+  let failedOnce = false;
+  const failed = (error: unknown) => {
+    if (failedOnce) return;
+    failedOnce = true;
+    hooks.failed(errorMessage(error));
+  };
+  const tap = (masker: StreamMasker | undefined, holdMs: number, record: Sink) =>
+    masker && reportingAtEnd(maskingTap(masker, { holdMs, emit: record, failed }), counts);
   return {
     onChannel: !entry.mask_recording_only,
     output: () => {
-      const found = masker(output, false);
-      if (found === undefined) return undefined;
-      const step = maskingTransform(found, OUTPUT_HOLD_MS);
+      const masker = maskers.output();
+      if (masker === undefined) return undefined;
+      const step = maskingTransform(masker, OUTPUT_HOLD_MS, failed);
       step.once("close", () => counts.report());
       return step;
     },
-    recordedOutput: (record) => tap(output, false, record),
-    recordedInput: (record) => tap(input, true, record),
+    recordedOutput: (record) => tap(maskers.output(), OUTPUT_HOLD_MS, record),
+    recordedInput: (record) => tap(maskers.input(), INPUT_HOLD_MS, record),
     keptLine: (line) => maskText(line, findSecrets(input, line)),
   };
+}
+
+/** A new masker per stream with `specs`; undefined when there are none. */
+function maskerFactory(
+  specs: readonly MaskSpec[],
+  wholeLines: boolean,
+  counts: DetectorCounts,
+  detection: DetectionPool | undefined,
+): () => StreamMasker | undefined {
+  const detectors: readonly Detector[] = detectorsFor(specs);
+  if (detectors.length === 0) return () => undefined;
+  const findElsewhere = detection?.finder(specs);
+  return () =>
+    new StreamMasker({
+      find: (text) => findSecrets(detectors, text),
+      ...(findElsewhere ? { findElsewhere } : {}),
+      masked: (detector) => counts.add(detector),
+      wholeLines,
+    });
 }
 
 function reportingAtEnd(tap: MaskingTap, counts: DetectorCounts): MaskingTap {
   return {
     write: (data) => tap.write(data),
-    end: () => {
-      tap.end();
-      counts.report();
-    },
+    end: () => tap.end().then(() => counts.report()),
   };
 }
 

@@ -53,7 +53,7 @@ export function recordChannel(
   const through = (tap: MaskingTap | undefined, record: Sink): Sink => {
     if (tap === undefined) return record;
     taps.push(tap);
-    return (data) => tap.write(data);
+    return (data) => void tap.write(data);
   };
   const recordOutput: Sink = (data) => recording.output(data);
   const outputTap = () =>
@@ -64,8 +64,10 @@ export function recordChannel(
   const recordShownInput = through(masking?.recordedInput(recordInput), recordInput);
   recording.onFailure((error) => options.failed(`recording failed: ${errorMessage(error)}`));
   channel.once("close", () => {
-    for (const tap of taps) tap.end(); // what the maskers held, before the recording closes
-    recording.close().catch(() => undefined); // a failure was already reported through onFailure
+    // What the maskers hold (or are still detecting) is recorded before the recording closes.
+    void Promise.all(taps.map((tap) => tap.end())).then(
+      () => recording.close().catch(() => undefined), // a failure was already reported through onFailure
+    );
   });
   return {
     recordsInput: options.recordInput,

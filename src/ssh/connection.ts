@@ -5,9 +5,11 @@
 // command-gate.ts), and the session's audit trail.
 
 import type {
+  AcceptSftpConnection,
   AuthContext,
   Connection,
   PublicKeyAuthContext,
+  RejectConnection,
   ServerChannel,
   Session,
   Client as UpstreamClient,
@@ -23,6 +25,8 @@ import {
   parseTargetSelector,
   reachableTargets,
 } from "../policy/index.js";
+import type { SessionRecording } from "../recording/index.js";
+import { SessionTransfers } from "../sftp/index.js";
 import { errorMessage } from "../util/errors.js";
 import { type ApprovalGateContext, type ApprovalSubject, commandSubject } from "./approval-gate.js";
 import { runApproverConsole } from "./approver-console.js";
@@ -30,6 +34,7 @@ import { type ChannelMasking, maskChannel } from "./channel-masking.js";
 import { type ChannelRecorder, recordChannel } from "./channel-recording.js";
 import { planChannel } from "./command-gate.js";
 import type { BastionContext } from "./context.js";
+import { forwardTunnels } from "./forwarding.js";
 import { SessionApproval } from "./session-approval.js";
 import {
   type ChannelStart,
@@ -41,6 +46,7 @@ import {
   type ProxyPlan,
   pipeChannels,
 } from "./session-channel.js";
+import { serveSftp } from "./sftp-channel.js";
 import { runTargetMenu } from "./target-menu.js";
 import { connectUpstream, HostKeyRejectedError, type HostKeyTrust } from "./upstream.js";
 
@@ -61,6 +67,8 @@ export class BastionConnection {
   private readonly openChannels = new Set<ServerChannel>();
   private readonly recorders = new WeakMap<ServerChannel, ChannelRecorder>();
   private readonly maskings = new WeakMap<ServerChannel, ChannelMasking>();
+  /** Bytes moved over sftp in this session (`max_download` counts across channels). */
+  private readonly fileTransfers = new SessionTransfers();
   private channelCount = 0;
   private identity: Identity | undefined;
   private sshUsername = "";
@@ -85,11 +93,14 @@ export class BastionConnection {
       this.onReady();
     });
     client.on("session", (accept) => this.onSession(accept()));
-    client.on("tcpip", (_accept, reject) => this.refuseForwarding(reject));
-    client.on("openssh.streamlocal", (_accept, reject) => this.refuseForwarding(reject));
-    client.on("request", (_accept, reject, name) => {
-      if (name.includes("forward")) this.refuseForwarding(reject);
-      else reject?.();
+    forwardTunnels(client, {
+      sessionId,
+      entry: () => this.forwardingEntry(),
+      certificatePermits: () => this.requireIdentity().permitPortForwarding,
+      upstream: () => this.connectOnce(),
+      audit: (event, fields) => this.audit(event, fields),
+      marker: (label) => this.sessionRecorder()?.marker(label),
+      now: () => this.context.now(),
     });
     client.on("error", (error) => {
       this.endReason = `connection error: ${errorMessage(error)}`;
@@ -280,11 +291,17 @@ export class BastionConnection {
       ptyPermitted: this.requireIdentity().permitPty,
       refused: (what) => this.audit("session.denied", { reason: `${what} is not allowed` }),
       resized: (cols, rows) => recorder?.resize(cols, rows),
+      sftp: (accept, reject) => this.onSftp(channelNumber, accept, reject),
       intercept: (start, channel) => {
-        const masking = maskChannel(this.selectedEntry(), {
-          audit: (fields) => this.audit("mask", fields),
-          marker: (label) => this.recorders.get(channel)?.marker(label),
-        });
+        const masking = maskChannel(
+          this.selectedEntry(),
+          {
+            audit: (fields) => this.audit("mask", fields),
+            marker: (label) => this.recorders.get(channel)?.marker(label),
+            failed: (reason) => this.maskingFailed(channel, reason),
+          },
+          this.context.maskingDetection,
+        );
         if (masking) this.maskings.set(channel, masking);
         const recording = this.startRecording(channelNumber, start, channel, masking);
         if (recording === "refused") return undefined;
@@ -292,6 +309,25 @@ export class BastionConnection {
         if (recording) this.recorders.set(channel, recording);
         return this.onChannelStart(start, channel);
       },
+    });
+  }
+
+  /** An sftp channel: file transfer under the access entry (src/ssh/sftp-channel.ts). */
+  private onSftp(
+    channelNumber: number,
+    accept: AcceptSftpConnection,
+    reject: RejectConnection,
+  ): void {
+    const selection = this.selection;
+    const unavailable = sftpUnavailable(selection);
+    serveSftp(accept, reject, {
+      entry: selection?.kind === "target" ? selection.access.entry : undefined,
+      ...(unavailable === undefined ? {} : { unavailable }),
+      upstream: () => this.connectOnce(),
+      openRecording: () => this.openRecording(channelNumber, { kind: "exec", env: {} }),
+      recordingsRequired: this.context.recordings.required,
+      transfers: this.fileTransfers,
+      audit: (event, fields) => this.audit(event, fields),
     });
   }
 
@@ -305,18 +341,9 @@ export class BastionConnection {
     channel: ServerChannel,
     masking: ChannelMasking | undefined,
   ): ChannelRecorder | undefined | "refused" {
-    const sessionId = String(this.fields.session);
-    const id = channelNumber === 1 ? sessionId : `${sessionId}.${channelNumber}`;
     const { recordings } = this.context;
-    const header = {
-      width: start.pty?.cols || 80,
-      height: start.pty?.rows || 24,
-      title: this.recordingTitle(),
-      startedAt: this.context.now(),
-      ...(start.pty?.term ? { term: start.pty.term } : {}),
-    };
     try {
-      const recording = recordings.open(id, sessionId, header);
+      const recording = this.openRecording(channelNumber, start);
       return recordChannel(channel, recording, {
         recordInput: this.selectedEntry()?.record_input ?? recordings.recordInput,
         failed: (reason) => this.recordingFailed(channel, reason),
@@ -327,6 +354,19 @@ export class BastionConnection {
       this.recordingFailed(channel, reason);
       return recordings.required ? "refused" : undefined;
     }
+  }
+
+  /** The channel's recording file; throws a one-line error when it cannot be created. */
+  private openRecording(channelNumber: number, start: ChannelStart): SessionRecording {
+    const sessionId = String(this.fields.session);
+    const id = channelNumber === 1 ? sessionId : `${sessionId}.${channelNumber}`;
+    return this.context.recordings.open(id, sessionId, {
+      width: start.pty?.cols || 80,
+      height: start.pty?.rows || 24,
+      title: this.recordingTitle(),
+      startedAt: this.context.now(),
+      ...(start.pty?.term ? { term: start.pty.term } : {}),
+    });
   }
 
   /** The access entry of the chosen target (also while its session approval is pending). */
@@ -341,6 +381,12 @@ export class BastionConnection {
     const { required } = this.context.recordings;
     this.audit("signal", { kind: "recording", reason, action: required ? "deny" : "allow" });
     if (required) endWithMessage(channel, `${reason}; the session cannot go on`);
+  }
+
+  /** Masking failed: the channel passes nothing more, so it ends (fail closed). */
+  private maskingFailed(channel: ServerChannel, reason: string): void {
+    this.audit("signal", { kind: "masking", reason, action: "deny" });
+    endWithMessage(channel, `${reason}; the session cannot go on`);
   }
 
   private recordingTitle(): string {
@@ -524,9 +570,24 @@ export class BastionConnection {
     }
   }
 
-  private refuseForwarding(reject: (() => void) | undefined): void {
-    this.audit("session.denied", { reason: "port forwarding is not allowed" });
-    reject?.();
+  /** The entry tunnels are decided under: the current policy's version of the session's entry. */
+  private forwardingEntry(): AccessEntry | { refused: string } {
+    const selection = this.selection;
+    if (selection?.kind === "refused") return { refused: selection.reason };
+    if (selection?.kind === "approval") return { refused: "the session is waiting for approval" };
+    if (selection?.kind !== "target") return { refused: "no target session is open" };
+    const name = selection.access.entry?.name;
+    const entry = this.context.policy().access.find((candidate) => candidate.name === name);
+    return entry ?? { refused: `access entry ${name ?? "?"} is no longer in the policy` };
+  }
+
+  /** The recorder of the oldest open session channel (tunnels are marked there). */
+  private sessionRecorder(): ChannelRecorder | undefined {
+    for (const channel of this.openChannels) {
+      const recorder = this.recorders.get(channel);
+      if (recorder) return recorder;
+    }
+    return undefined;
   }
 
   private onClose(): void {
@@ -551,6 +612,14 @@ export class BastionConnection {
   ): void {
     this.context.audit.emit(event, { ...this.fields, ...withoutUndefined(fields) });
   }
+}
+
+/** Why a connection in this state serves no sftp channel; undefined when it may. */
+function sftpUnavailable(selection: Selection | undefined): string | undefined {
+  if (selection?.kind === "target") return undefined;
+  if (selection?.kind === "refused") return selection.reason;
+  if (selection?.kind === "approval") return "the session needs approval first (open a shell)";
+  return "no target chosen";
 }
 
 function credentialName(target: Target, login: string): string {

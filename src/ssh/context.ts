@@ -5,6 +5,7 @@
 import type { Approvals } from "../approvals/types.js";
 import type { AuditLog } from "../audit/log.js";
 import type { CertificateTrust } from "../auth/certificate-check.js";
+import type { DetectionPool } from "../masking/detection-pool.js";
 import type { Policy } from "../policy/index.js";
 import type { CastHeader, SessionRecording } from "../recording/index.js";
 
@@ -36,4 +37,6 @@ export interface BastionContext {
   approvals: Approvals;
   /** How long an approval request waits when the policy does not say (config `approvals.timeout`). */
   approvalTimeoutMs: number;
+  /** The masking detection threads shared by every masked channel (terminated at shutdown). */
+  maskingDetection: DetectionPool;
 }

@@ -1,13 +1,16 @@
 // One client "session" channel proxied to one upstream session channel:
 // pty (with terminal modes), an allow-list of env variables, shell or exec,
-// window changes, signals, stdin EOF, and the exit status or signal.
+// window changes, signals, stdin EOF, and the exit status or signal; the
+// sftp subsystem is handed to a hook (src/ssh/sftp-channel.ts).
 // Channels are accepted synchronously (ssh2 loses a channel whose client
 // sends EOF while we are still awaiting the upstream; see FIELD-NOTES).
 
 import type { Transform } from "node:stream";
 import type {
+  AcceptSftpConnection,
   ClientChannel,
   PseudoTtyInfo,
+  RejectConnection,
   ServerChannel,
   Session,
   Client as UpstreamClient,
@@ -65,6 +68,8 @@ export interface ChannelHooks {
   refused(what: string): void;
   /** The client's window changed (after it was passed upstream). */
   resized?(cols: number, rows: number): void;
+  /** The sftp subsystem (src/ssh/sftp-channel.ts); absent: refused. Must accept or reject at once. */
+  sftp?(accept: AcceptSftpConnection, reject: RejectConnection): void;
   /** Offered the started channel before proxying; undefined when it handled the channel. */
   intercept?(start: ChannelStart, channel: ServerChannel): PlanResult;
 }
@@ -119,7 +124,8 @@ export function handleSessionChannel(session: Session, hooks: ChannelHooks): voi
     hooks.refused(`subsystem ${info.name}`);
     reject?.();
   });
-  session.on("sftp", (_accept, reject) => {
+  session.on("sftp", (accept, reject) => {
+    if (hooks.sftp) return hooks.sftp(accept, reject);
     hooks.refused("sftp");
     reject?.();
   });

@@ -84,6 +84,9 @@ export class ChainWriter {
       ),
       sessionRisk: db.prepare("UPDATE sessions SET max_risk = max(max_risk, ?) WHERE id = ?"),
       sessionMasked: db.prepare("UPDATE sessions SET masked = masked + ? WHERE id = ?"),
+      sessionFileTransfer: db.prepare(
+        "UPDATE sessions SET files = files + 1, bytes_down = bytes_down + ?, bytes_up = bytes_up + ? WHERE id = ?",
+      ),
       command: db.prepare(
         "INSERT INTO commands (event_seq, session, time, offset_ms, line, decision, rule, reason, risk, determined_by, cwd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
@@ -186,11 +189,26 @@ export class ChainWriter {
       case "mask":
         this.statements.sessionMasked.run(Math.max(0, finite(fields.count) ?? 0), session);
         break;
+      case "file.transfer":
+        this.recordFileTransfer(session, time, fields);
+        break;
     }
   }
 
   private refreshGroups(session: string, fields: Fields): void {
     this.statements.sessionGroups.run(this.groupsOf(session, fields), session);
+  }
+
+  /** A file opened over sftp (a refused open moved nothing and is not counted). */
+  private recordFileTransfer(session: string, time: number, fields: Fields): void {
+    if (fields.result === "denied") return;
+    this.ensureSession(session, time, fields);
+    const bytes = (value: unknown) => Math.max(0, finite(value) ?? 0);
+    this.statements.sessionFileTransfer.run(
+      bytes(fields.bytes_read),
+      bytes(fields.bytes_written),
+      session,
+    );
   }
 
   private recordCommand(seq: number, session: string, time: number, fields: Fields): void {

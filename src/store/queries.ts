@@ -32,6 +32,9 @@ interface SessionDbRow {
   denials: number;
   max_risk: number;
   masked: number;
+  files: number;
+  bytes_down: number;
+  bytes_up: number;
 }
 
 interface RecordingDbRow {
@@ -137,6 +140,9 @@ function toSession(row: SessionDbRow, recordings: RecordingRow[]): SessionSummar
       denials: row.denials,
       maxRisk: row.max_risk,
       masked: row.masked,
+      files: row.files,
+      bytesDown: row.bytes_down,
+      bytesUp: row.bytes_up,
       recordings,
     },
     {

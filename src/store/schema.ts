@@ -205,6 +205,53 @@ const SESSION_MASKED = `
 ALTER TABLE sessions ADD COLUMN masked INTEGER NOT NULL DEFAULT 0;
 `;
 
+/**
+ * The web viewer's signed-in sessions (src/viewer): only a SHA-256 of the
+ * session id is stored, so a copy of the database does not sign anyone in.
+ */
+const WEB_SESSIONS = `
+CREATE TABLE web_sessions (
+  id_hash      TEXT PRIMARY KEY,
+  user         TEXT NOT NULL,
+  subject      TEXT NOT NULL,
+  issuer       TEXT NOT NULL,
+  groups       TEXT NOT NULL DEFAULT '[]',
+  csrf_secret  TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  last_seen_at INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL
+);
+CREATE INDEX web_sessions_by_expiry ON web_sessions (expires_at);
+`;
+
+/** Files moved over sftp per session: files opened, bytes down and up (`file.transfer` events). */
+const SESSION_FILE_TRANSFERS = `
+ALTER TABLE sessions ADD COLUMN files INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN bytes_down INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN bytes_up INTEGER NOT NULL DEFAULT 0;
+`;
+
+/**
+ * The web viewer's share links (src/viewer/share-*.ts): one recording of one
+ * session for someone without an account. Only a SHA-256 of the link's token
+ * is stored; `id` is a short public name for lists and audit events.
+ */
+const SHARE_LINKS = `
+CREATE TABLE share_links (
+  id              TEXT PRIMARY KEY,
+  token_hash      TEXT NOT NULL UNIQUE,
+  session         TEXT NOT NULL,
+  recording       TEXT NOT NULL,
+  created_by      TEXT NOT NULL,
+  created_at      INTEGER NOT NULL,
+  expires_at      INTEGER NOT NULL,
+  revoked_at      INTEGER,
+  revoked_by      TEXT,
+  last_audited_at INTEGER
+);
+CREATE INDEX share_links_by_session ON share_links (session, expires_at);
+`;
+
 /** Never edit or reorder an entry once released: append a new one. */
 export const MIGRATIONS: readonly Migration[] = [
   { description: "events chain, sessions, commands, auth events, recordings", sql: CORE_TABLES },
@@ -213,6 +260,9 @@ export const MIGRATIONS: readonly Migration[] = [
   { description: "issued user certificates (serial, identity)", sql: ISSUED_CERTIFICATES },
   { description: "approval requests, votes, session grants, CLI audit outbox", sql: APPROVALS },
   { description: "masked secrets per session", sql: SESSION_MASKED },
+  { description: "web viewer sessions (hashed ids)", sql: WEB_SESSIONS },
+  { description: "file transfer totals per session", sql: SESSION_FILE_TRANSFERS },
+  { description: "web viewer share links (hashed tokens)", sql: SHARE_LINKS },
 ];
 
 export function schemaVersion(db: Database.Database): number {

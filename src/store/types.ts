@@ -73,6 +73,10 @@ export interface SessionSummary {
   maxRisk: number;
   /** Secrets masked in the session's output. */
   masked: number;
+  /** Files opened over sftp (refused opens not counted), and the bytes moved. */
+  files: number;
+  bytesDown: number;
+  bytesUp: number;
   recordings: RecordingRow[];
 }
 

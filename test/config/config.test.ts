@@ -117,6 +117,13 @@ describe("config defaults", () => {
       },
       database: { path: "/srv/pc/data/portcullis.db" },
       approvals: { timeout: 600_000 },
+      viewer: {
+        auditor_groups: [],
+        approver_groups: [],
+        session_idle: 1_800_000,
+        session_max: 43_200_000,
+        share_max_ttl: 604_800_000,
+      },
       logging: { level: "info" },
     });
   });

@@ -82,6 +82,8 @@ export interface TestBastion {
   ): Promise<Record<string, unknown>>;
   /** The serve process's stderr so far. */
   serverStderr(): string;
+  /** The HTTP listener's URL (`http://127.0.0.1:PORT`), when the config has `http` and `oidc`. */
+  httpUrl(): string | undefined;
   /** Process id of `portcullis serve` (for benchmarks reading its CPU time). */
   serverPid: number | undefined;
   /** Kills `portcullis serve` with SIGKILL and starts it again on the same directory (new port). */
@@ -197,6 +199,7 @@ async function assembleBastion(dir: string, options: BastionOptions): Promise<Te
     cli,
     auditEvents,
     serverStderr: () => stderr,
+    httpUrl: () => /http listening on (\S+)/.exec(stderr)?.[1],
     get serverPid() {
       return server.pid;
     },

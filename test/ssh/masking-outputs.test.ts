@@ -226,9 +226,7 @@ describe("masking what targets print", () => {
         assert.match(shown, /^card number (?:41111111|\*{8})\*{8} end\n$/);
       });
 
-      it("audits the card it masked", {
-        todo: "a match that began in text already sent is masked but not counted",
-      }, async () => {
+      it("audits the card it masked", async () => {
         const expected = { "credit-card": 1 };
         assert.deepEqual(await settledMaskCounts(bastion, user, expected, 1_000), expected);
       });

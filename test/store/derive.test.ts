@@ -51,6 +51,9 @@ describe("deriving sessions and commands", () => {
         denials: 1,
         maxRisk: 90,
         masked: 3,
+        files: 0,
+        bytesDown: 0,
+        bytesUp: 0,
         recordings: undefined,
       },
     );

@@ -46,6 +46,8 @@ describe("migrations", () => {
         "recordings",
         "session_grants",
         "sessions",
+        "share_links",
+        "web_sessions",
       ],
     });
   });

@@ -127,6 +127,7 @@ function sessionDetails(session: SessionSummary): string {
     ["ended", session.endedAt?.toISOString()],
     ["end reason", session.endReason],
     ["masked", session.masked > 0 ? `${session.masked} secrets in the output` : undefined],
+    ["files", session.files > 0 ? fileTotals(session) : undefined],
     ...session.recordings.map((row): [string, string] => [
       "recording",
       `${row.relativePath} (${row.status}${row.prunedAt ? `, pruned ${row.prunedAt.toISOString()}` : ""})`,
@@ -136,6 +137,10 @@ function sessionDetails(session: SessionSummary): string {
     .filter(([, value]) => value !== undefined && value !== "")
     .map(([name, value]) => `${`${name}:`.padEnd(12)}${value}`)
     .join("\n");
+}
+
+function fileTotals(session: SessionSummary): string {
+  return `${session.files} over sftp, ${session.bytesDown} bytes down, ${session.bytesUp} bytes up`;
 }
 
 function recordingPath(loaded: LoadedConfig, index: AuditIndex, id: string): string {

@@ -1,0 +1,229 @@
+// `GET /sessions/:id`: one session — its metadata, the integrity of its
+// recording (the signature check of `recordings verify`), the player (our
+// static script starts asciinema-player on the element's data attributes:
+// cast URL, terminal size from the recording's header, speed, idle limit)
+// and the command list with decisions, rules and reasons. Each command is a
+// link that seeks the player to it (`?t=` without JavaScript). Auditors also
+// get the share links section (share-manage.ts). The replay and command
+// parts are exported for the share page (share-page.ts), which plays one
+// recording through its own cast route.
+
+import type { FastifyInstance } from "fastify";
+import type { CommandRow, RecordingRow, SessionSummary } from "../store/index.js";
+import { visibleSession } from "./access.js";
+import { castUrl } from "./cast-route.js";
+import type { ViewerDependencies } from "./context.js";
+import { offset, risk, sessionDuration, utcTime } from "./format.js";
+import { html, type SafeHtml } from "./html.js";
+import { type Integrity, IntegrityChecks } from "./integrity.js";
+import { layout } from "./layout.js";
+import { shareSection } from "./share-manage.js";
+import { PLAYER_SCRIPT, PLAYER_STYLESHEET, VIEWER_SCRIPT } from "./static-assets.js";
+
+export const SPEEDS = [0.5, 1, 2, 4, 8] as const;
+/** Idle time limits in seconds; 0 = play pauses as they were. */
+export const IDLE_LIMITS = [0, 1, 2, 5] as const;
+const DEFAULT_IDLE = 2;
+
+export interface PlayerOptions {
+  readonly speed: number;
+  readonly idle: number;
+  readonly startAt: number;
+}
+
+function choice<T extends number>(value: unknown, allowed: readonly T[], fallback: T): T {
+  const number = Number(value);
+  return (allowed as readonly number[]).includes(number) ? (number as T) : fallback;
+}
+
+export function playerOptions(query: Record<string, unknown>): PlayerOptions {
+  const startAt = Number(query.t);
+  return {
+    speed: choice(query.speed, SPEEDS, 1),
+    idle: choice(query.idle, IDLE_LIMITS, DEFAULT_IDLE),
+    startAt: Number.isFinite(startAt) && startAt > 0 ? startAt : 0,
+  };
+}
+
+export function metadata(session: SessionSummary): SafeHtml {
+  const rows: [string, string][] = [
+    ["User", session.user ?? "–"],
+    ["Groups", session.groups.join(", ") || "–"],
+    ["Source address", session.sourceIp ?? "–"],
+    ["Target", session.target ?? "–"],
+    ["Login", session.login ?? "–"],
+    ["Access rule", session.access ?? "–"],
+    ["Started", utcTime(session.startedAt)],
+    ["Ended", session.endedAt === undefined ? "still running" : utcTime(session.endedAt)],
+    ["Duration", sessionDuration(session.startedAt, session.endedAt)],
+    ["End reason", session.endReason ?? "–"],
+    ["Commands", `${session.commands} (${session.denials} denied)`],
+    ["Highest risk", risk(session.maxRisk)],
+    ["Secrets masked", String(session.masked)],
+  ];
+  return html`<dl class="meta">${rows.map(([term, value]) => html`<dt>${term}</dt><dd>${value}</dd>`)}</dl>`;
+}
+
+const INTEGRITY_TEXT: Readonly<Record<Integrity["status"], string>> = {
+  ok: "Signature verified: the file is exactly as the bastion signed it.",
+  open: "Not signed yet",
+  pruned: "Removed",
+  missing: "File missing",
+  unsigned: "Not signed",
+  changed: "Changed since it was signed",
+  truncated: "Truncated since it was signed",
+  "bad-signature": "Signature does not verify",
+};
+
+function integrityNote(integrity: Integrity): SafeHtml {
+  const good = integrity.status === "ok";
+  const detail = "detail" in integrity ? `: ${integrity.detail}` : "";
+  return html`<p class="integrity ${good ? "good" : "bad"}" data-integrity="${integrity.status}">
+<strong>${good ? "✔" : "⚠"} ${INTEGRITY_TEXT[integrity.status]}</strong>${good ? "" : detail}</p>`;
+}
+
+/** Where a replay lives: the page (its controls submit there) and the cast the player loads. */
+export interface ReplayUrls {
+  readonly page: string;
+  readonly cast: string;
+}
+
+function controls(urls: ReplayUrls, recording: RecordingRow, options: PlayerOptions): SafeHtml {
+  const select = (name: string, label: string, values: readonly number[], current: number) =>
+    html`<div class="field"><label for="p-${name}">${label}</label><select id="p-${name}" name="${name}">${values.map(
+      (value) =>
+        html`<option value="${value}"${value === current ? html` selected` : ""}>${name === "idle" && value === 0 ? "off" : name === "speed" ? `${value}×` : `${value} s`}</option>`,
+    )}</select></div>`;
+  return html`<form class="player-controls" method="get" action="${urls.page}">
+<input type="hidden" name="recording" value="${recording.id}">
+${select("speed", "Speed", SPEEDS, options.speed)}
+${select("idle", "Idle time limit", IDLE_LIMITS, options.idle)}
+<div class="actions"><button type="submit">Apply</button></div>
+</form>`;
+}
+
+function player(urls: ReplayUrls, recording: RecordingRow, options: PlayerOptions): SafeHtml {
+  return html`<div id="player" class="player" tabindex="-1"
+ data-src="${urls.cast}"
+ data-cols="${recording.width ?? 80}" data-rows="${recording.height ?? 24}"
+ data-speed="${options.speed}" data-idle="${options.idle}" data-start="${options.startAt}"></div>`;
+}
+
+function recordingPicker(session: SessionSummary, current: RecordingRow): SafeHtml {
+  if (session.recordings.length < 2) return html``;
+  return html`<nav class="recordings" aria-label="Recordings"><ul>${session.recordings.map(
+    (row, index) =>
+      html`<li><a href="?recording=${encodeURIComponent(row.id)}"${row.id === current.id ? html` aria-current="true"` : ""}>Channel ${index + 1} (${utcTime(row.startedAt)})</a></li>`,
+  )}</ul></nav>`;
+}
+
+/** Seconds from the recording's start to the command (where the player seeks). */
+function secondsInto(recording: RecordingRow | undefined, command: CommandRow): number {
+  if (recording === undefined) return 0;
+  return Math.max(0, (command.time.getTime() - recording.startedAt.getTime()) / 1000);
+}
+
+function commandRow(
+  command: CommandRow,
+  recording: RecordingRow | undefined,
+  base: string,
+): SafeHtml {
+  const at = secondsInto(recording, command);
+  const line =
+    recording === undefined
+      ? html`<code>${command.line}</code>`
+      : html`<a class="seek" href="${base}&t=${at.toFixed(3)}#player" data-at="${at.toFixed(3)}"><code>${command.line}</code></a>`;
+  return html`<tr class="decision-${command.decision}">
+<td class="num">${offset(command.offsetMs)}</td>
+<td>${line}</td>
+<td><span class="badge ${command.decision}">${command.decision}</span></td>
+<td>${command.rule ?? "–"}</td>
+<td>${command.reason ?? "–"}</td>
+<td class="num">${risk(command.risk)}</td>
+</tr>`;
+}
+
+function commandTable(
+  commands: readonly CommandRow[],
+  recording: RecordingRow | undefined,
+  base: string,
+): SafeHtml {
+  if (commands.length === 0) return html`<p class="empty">No command lines in this session.</p>`;
+  return html`<table class="commands">
+<caption class="visually-hidden">Command lines in order; each one seeks the replay</caption>
+<thead><tr><th scope="col" class="num">At</th><th scope="col">Command line</th><th scope="col">Decision</th><th scope="col">Rule</th><th scope="col">Reason</th><th scope="col" class="num">Risk</th></tr></thead>
+<tbody>${commands.map((command) => commandRow(command, recording, base))}</tbody>
+</table>`;
+}
+
+export interface Replay {
+  /** The integrity note, the controls and the player. */
+  readonly replay: SafeHtml;
+  /** The command list, each command seeking the player when there is one. */
+  readonly commands: SafeHtml;
+}
+
+/** The replay and command list of `recording` (undefined: the session has none). */
+export async function replayOf(
+  integrity: IntegrityChecks,
+  commands: readonly CommandRow[],
+  recording: RecordingRow | undefined,
+  options: PlayerOptions,
+  urls: ReplayUrls,
+): Promise<Replay> {
+  const playable = recording !== undefined && recording.prunedAt === undefined;
+  const base = `?${new URLSearchParams({
+    recording: recording?.id ?? "",
+    speed: String(options.speed),
+    idle: String(options.idle),
+  })}`;
+  const replay =
+    recording === undefined
+      ? html`<p class="empty">This session has no recording.</p>`
+      : html`${integrityNote(await integrity.check(recording))}
+${playable ? [controls(urls, recording, options), player(urls, recording, options)] : ""}`;
+  return { replay, commands: commandTable(commands, playable ? recording : undefined, base) };
+}
+
+export function registerSessionPage(app: FastifyInstance, deps: ViewerDependencies): void {
+  const integrity = new IntegrityChecks(deps.recordings);
+  app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
+    "/sessions/:id",
+    async (request, reply) => {
+      const { viewer, session, commands } = visibleSession(deps, request, request.params.id);
+      const options = playerOptions(request.query);
+      const recording =
+        session.recordings.find((row) => row.id === request.query.recording) ??
+        session.recordings[0];
+      const urls = {
+        page: `/sessions/${encodeURIComponent(session.id)}`,
+        cast: recording === undefined ? "" : castUrl(session.id, recording.id),
+      };
+      const parts = await replayOf(integrity, commands, recording, options, urls);
+      const picker = recording === undefined ? "" : recordingPicker(session, recording);
+      const sharing =
+        viewer.roles.auditor && recording !== undefined
+          ? shareSection(deps, viewer, session.id, recording)
+          : "";
+      return reply.type("text/html; charset=utf-8").send(
+        layout({
+          title: `Session ${session.id}`,
+          viewer,
+          stylesheets: [PLAYER_STYLESHEET],
+          scripts: [PLAYER_SCRIPT, VIEWER_SCRIPT],
+          main: html`<p class="crumbs"><a href="/sessions">← Sessions</a></p>
+<h1>Session <code>${session.id}</code></h1>
+${metadata(session)}
+<section aria-labelledby="replay-h"><h2 id="replay-h">Replay</h2>
+${picker}
+${parts.replay}
+</section>
+<section aria-labelledby="commands-h"><h2 id="commands-h">Commands</h2>
+${parts.commands}
+</section>
+${sharing}`,
+        }),
+      );
+    },
+  );
+}
