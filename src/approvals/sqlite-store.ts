@@ -4,9 +4,9 @@
 // is read, so concurrent deciders (the server and a CLI, or two servers) are
 // serialised and each sees the other's vote. Rows are mapped to the public
 // types here and nowhere else; times are integer milliseconds (UTC).
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
 import { AUDIT_EVENTS, type AuditEventName } from "../audit/events.js";
-import { migrate } from "../store/schema.js";
+import { openSqliteStore, type SqliteConnectionOptions } from "../store/connection.js";
 import { errorMessage, PortcullisError } from "../util/errors.js";
 import { reuseUntil } from "./rules.js";
 import type { ApprovalChange, ApprovalStore, ApprovalTransition, OutboxEvent } from "./store.js";
@@ -19,17 +19,7 @@ import type {
   SessionGrant,
 } from "./types.js";
 
-export interface SqliteApprovalStoreOptions {
-  /** A file path, or ":memory:" for tests. */
-  path: string;
-  /** How long a write waits for another connection's lock; default 2000 ms. */
-  busyTimeoutMs?: number;
-  /**
-   * The server: the audit index checkpoints the WAL in a thread of its own,
-   * so this connection does not (no checkpoint in a commit on the event loop).
-   */
-  backgroundCheckpoints?: boolean;
-}
+export type SqliteApprovalStoreOptions = SqliteConnectionOptions;
 
 interface RequestRow {
   id: string;
@@ -101,25 +91,11 @@ UPDATE approval_requests SET status = @status, decided_at = @decided_at, decided
 WHERE id = @id`;
 
 export function openSqliteApprovalStore(options: SqliteApprovalStoreOptions): ApprovalStore {
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(options.path, {
-      timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
-    });
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-    db.pragma("foreign_keys = ON");
-    if (options.backgroundCheckpoints === true) db.pragma("wal_autocheckpoint = 0");
-    migrate(db);
-    return new SqliteApprovalStore(db);
-  } catch (error) {
-    db?.close();
-    if (error instanceof PortcullisError) throw error;
-    throw new PortcullisError(
-      "ERR_APPROVAL_STORE",
-      `cannot open the approvals database ${options.path}: ${errorMessage(error)}`,
-    );
-  }
+  return openSqliteStore(
+    options,
+    { name: "the approvals database", code: "ERR_APPROVAL_STORE" },
+    (db) => new SqliteApprovalStore(db),
+  );
 }
 
 const json = (value: unknown) => JSON.stringify(value);

@@ -27,6 +27,8 @@ export interface ChannelRecorder {
   input(data: Buffer, shown: boolean): void;
   /** A pass-through for the target's output that holds it while the recording's disk backlog is high. */
   pacing(): Transform;
+  /** From now on the channel's output is not recorded (file contents of a transfer); markers still are. */
+  omitOutput(): void;
 }
 
 /** Output waits above this many unwritten recording bytes, until the backlog is under the low mark. */
@@ -55,7 +57,10 @@ export function recordChannel(
     taps.push(tap);
     return (data) => void tap.write(data);
   };
-  const recordOutput: Sink = (data) => recording.output(data);
+  let outputRecorded = true;
+  const recordOutput: Sink = (data) => {
+    if (outputRecorded) recording.output(data);
+  };
   const outputTap = () =>
     masking?.onChannel === false ? masking.recordedOutput(recordOutput) : undefined;
   tapWrites(channel, through(outputTap(), recordOutput));
@@ -71,6 +76,9 @@ export function recordChannel(
   });
   return {
     recordsInput: options.recordInput,
+    omitOutput: () => {
+      outputRecorded = false;
+    },
     marker: (label) => recording.marker(label),
     resize: (cols, rows) => recording.resize(cols, rows),
     input: (data, shown) => {

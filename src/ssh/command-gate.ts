@@ -13,14 +13,21 @@ import type { AuditFields } from "../audit/log.js";
 import { integrationCommand } from "../interactive/integration.js";
 import { ShellGuard, type ShellGuardTiming } from "../interactive/shell-guard.js";
 import type { LineVerdict } from "../policy/command-types.js";
-import type { AccessDecision, Policy, RuleAction } from "../policy/index.js";
+import type { AccessDecision, AccessEntry, Policy, RuleAction } from "../policy/index.js";
+import {
+  decideTransfer,
+  recognizeTransfer,
+  type TransferCommand,
+} from "../policy/transfer-commands.js";
 import { decideSessionLine, decideShellLine, explainVerdict } from "../session/command-check.js";
+import { SessionTransfers } from "../sftp/index.js";
 import {
   type ApprovalGateContext,
   type ApprovalSubject,
   waitForApproval,
 } from "./approval-gate.js";
 import { type ChannelRecorder, commandMarker } from "./channel-recording.js";
+import { countTransfer, refuseTransfer } from "./legacy-transfer.js";
 import {
   type ChannelStart,
   endWithMessage,
@@ -47,6 +54,8 @@ export interface CommandGateContext {
   warmUpstream(): void;
   /** A command line as the audit and the recording keep it (`mask_input:` applied). */
   keptLine?(line: string): string;
+  /** The session's file transfer totals (`max_download` across channels); absent: this channel's own. */
+  transfers?: SessionTransfers;
 }
 
 /** How to proxy a started channel, or undefined when the bastion refused it. */
@@ -67,7 +76,14 @@ function planExec(
   context: CommandGateContext,
 ): PlanResult {
   const line = start.command ?? "";
-  const verdict = decideSessionLine(context.policy(), context.access.entry?.name, line);
+  const recognized = recognizeTransfer(line);
+  if (recognized.kind === "transfer")
+    return planTransfer(recognized.command, start, channel, context);
+  const commandVerdict = decideSessionLine(context.policy(), context.access.entry?.name, line);
+  const verdict =
+    recognized.kind === "lookalike"
+      ? refuseLookalike(commandVerdict, recognized.reason, currentEntry(context))
+      : commandVerdict;
   auditCommand(context, line, verdict, { determined_by: "exec" });
   const because = explainVerdict(verdict);
   const started = { request: start, ...recordedInput(start, context) };
@@ -83,6 +99,64 @@ function planExec(
       endWithMessage(channel, `blocked: ${because}`, BLOCKED_EXIT_STATUS);
       return undefined;
   }
+}
+
+/**
+ * An exec request that is exactly a legacy scp or rsync server: decided by
+ * the file policy alone, like sftp (SPEC §6: `file_transfer` decides them,
+ * not command rules), then proxied with its bytes counted.
+ */
+function planTransfer(
+  command: TransferCommand,
+  start: ChannelStart,
+  channel: ServerChannel,
+  context: CommandGateContext,
+): PlanResult {
+  const entry = currentEntry(context);
+  const verdict = decideTransfer(entry, command);
+  const transferContext = {
+    access: context.access.entry?.name,
+    audit: context.audit,
+    ...(context.recorder ? { recorder: context.recorder } : {}),
+    transfers: context.transfers ?? new SessionTransfers(),
+    maxDownload: entry?.max_download,
+  };
+  if (verdict.decision === "deny") {
+    refuseTransfer(command, verdict, channel, transferContext);
+    return undefined;
+  }
+  const { input, output } = countTransfer(command, channel, transferContext);
+  return { request: start, filters: { input, output: [output] }, fileTransfer: true };
+}
+
+/**
+ * A line that runs an scp or rsync server without being exactly one: the
+ * command rules decide it, and it is refused unless file transfer is
+ * allowed without path rules or a download limit (which it would escape).
+ */
+function refuseLookalike(
+  verdict: LineVerdict,
+  reason: string,
+  entry: AccessEntry | undefined,
+): LineVerdict {
+  const unrestricted =
+    entry?.file_transfer === "allow" &&
+    entry.files.length === 0 &&
+    entry.max_download === undefined;
+  if (unrestricted || verdict.decision === "deny") return verdict;
+  const mode = entry?.file_transfer ?? "deny";
+  return {
+    ...verdict,
+    decision: "deny",
+    rule: "file_transfer",
+    reason: `${reason} (file_transfer: ${mode}${entry && entry.files.length > 0 ? " with files rules" : ""})`,
+  };
+}
+
+/** The session's access entry in the policy in force now (a reload applies to the next request). */
+function currentEntry(context: CommandGateContext): AccessEntry | undefined {
+  const name = context.access.entry?.name;
+  return context.policy().access.find((candidate) => candidate.name === name);
 }
 
 /**

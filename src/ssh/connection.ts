@@ -446,6 +446,7 @@ export class BastionConnection {
           ),
         ),
       ...(masking ? { keptLine: (line: string) => masking.keptLine(line) } : {}),
+      transfers: this.fileTransfers,
     });
     const onChannel = masking?.onChannel === true ? masking : undefined;
     // Masked before the client (and so the recording) sees it, unless only
@@ -453,6 +454,10 @@ export class BastionConnection {
     // its disk backlog is high.
     const finish = (ready: ProxyPlan | undefined): ProxyPlan | undefined => {
       if (ready === undefined) return undefined;
+      if (ready.fileTransfer) {
+        recorder?.omitOutput(); // file contents: the transfer's markers say what moved
+        return ready;
+      }
       const stdout = onChannel?.output();
       const output = [
         ...(ready.filters?.output ?? []),

@@ -45,6 +45,8 @@ export interface ProxyPlan {
   request: ChannelStart;
   /** Filters between the channels: client → upstream and upstream → client. */
   filters?: ChannelFilters;
+  /** The channel carries file contents (legacy scp, rsync): neither masked nor recorded as output. */
+  fileTransfer?: true;
 }
 
 export interface ChannelFilters {

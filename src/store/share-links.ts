@@ -2,9 +2,8 @@
 // implementation, in the audit index's database file on a connection of its
 // own (migration 9). Rows are found by a hash of the link's token (the token
 // itself is only ever in the link); times are integer milliseconds (UTC).
-import Database from "better-sqlite3";
-import { errorMessage, PortcullisError } from "../util/errors.js";
-import { migrate } from "./schema.js";
+import type Database from "better-sqlite3";
+import { openSqliteStore, type SqliteConnectionOptions } from "./connection.js";
 
 export interface ShareLinkRow {
   /** Short public name (lists, audit events). */
@@ -135,31 +134,13 @@ class SqliteShareLinkStore implements ShareLinkStore {
   }
 }
 
-export interface SqliteShareLinkStoreOptions {
-  /** A file path, or ":memory:" for tests. */
-  readonly path: string;
-  /** How long a write waits for another connection's lock; default 2000 ms. */
-  readonly busyTimeoutMs?: number;
-  /** The server: the audit index checkpoints the WAL in a thread of its own, so this connection does not. */
-  readonly backgroundCheckpoints?: boolean;
-}
+export type SqliteShareLinkStoreOptions = SqliteConnectionOptions;
 
 /** Opens (and migrates) the database; throws PortcullisError when it cannot. */
 export function openSqliteShareLinkStore(options: SqliteShareLinkStoreOptions): ShareLinkStore {
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 2000 });
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-    if (options.backgroundCheckpoints === true) db.pragma("wal_autocheckpoint = 0");
-    migrate(db);
-    return new SqliteShareLinkStore(db);
-  } catch (error) {
-    db?.close();
-    if (error instanceof PortcullisError) throw error;
-    throw new PortcullisError(
-      "ERR_SHARE_LINK_STORE",
-      `cannot open the share link store ${options.path}: ${errorMessage(error)}`,
-    );
-  }
+  return openSqliteStore(
+    options,
+    { name: "the share link store", code: "ERR_SHARE_LINK_STORE" },
+    (db) => new SqliteShareLinkStore(db),
+  );
 }

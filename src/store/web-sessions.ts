@@ -2,9 +2,8 @@
 // SQLite implementation, in the audit index's database file on a connection
 // of its own. Rows are keyed by a hash of the session id (the id itself is
 // only ever in the browser's cookie); times are integer milliseconds (UTC).
-import Database from "better-sqlite3";
-import { errorMessage, PortcullisError } from "../util/errors.js";
-import { migrate } from "./schema.js";
+import type Database from "better-sqlite3";
+import { openSqliteStore, type SqliteConnectionOptions } from "./connection.js";
 
 export interface WebSessionRow {
   /** SHA-256 (hex) of the session id. */
@@ -109,31 +108,13 @@ class SqliteWebSessionStore implements WebSessionStore {
   }
 }
 
-export interface SqliteWebSessionStoreOptions {
-  /** A file path, or ":memory:" for tests. */
-  readonly path: string;
-  /** How long a write waits for another connection's lock; default 2000 ms. */
-  readonly busyTimeoutMs?: number;
-  /** The server: the audit index checkpoints the WAL in a thread of its own, so this connection does not. */
-  readonly backgroundCheckpoints?: boolean;
-}
+export type SqliteWebSessionStoreOptions = SqliteConnectionOptions;
 
 /** Opens (and migrates) the database; throws PortcullisError when it cannot. */
 export function openSqliteWebSessionStore(options: SqliteWebSessionStoreOptions): WebSessionStore {
-  let db: Database.Database | undefined;
-  try {
-    db = new Database(options.path, { timeout: options.busyTimeoutMs ?? 2000 });
-    db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = NORMAL");
-    if (options.backgroundCheckpoints === true) db.pragma("wal_autocheckpoint = 0");
-    migrate(db);
-    return new SqliteWebSessionStore(db);
-  } catch (error) {
-    db?.close();
-    if (error instanceof PortcullisError) throw error;
-    throw new PortcullisError(
-      "ERR_WEB_SESSION_STORE",
-      `cannot open the web session store ${options.path}: ${errorMessage(error)}`,
-    );
-  }
+  return openSqliteStore(
+    options,
+    { name: "the web session store", code: "ERR_WEB_SESSION_STORE" },
+    (db) => new SqliteWebSessionStore(db),
+  );
 }
