@@ -1,8 +1,9 @@
 // Web viewer (src/viewer): page-load times on an audit index of N sessions
 // (default 100,000, 8 commands each, written through the store's own chain
-// writer), over HTTP with a signed-in cookie: the sessions page (first page,
-// filtered by user, by decision, a command-text search, a deep page) and one
-// session's page; then in headless Chromium the sessions page's load and the
+// writer; every tenth also has file transfers and a tunnel), over HTTP with a
+// signed-in cookie: the sessions page (first page, filtered by user, by
+// decision, a command-text search, a deep page) and one session's page,
+// without and with transfers; then in headless Chromium the sessions page's load and the
 // time to the first frame of a 50 MB recording (with and without gzip on the
 // cast route, on loopback and on an emulated 100 Mbit/s link). Prints a table and writes bench/results/viewer-<time>.json.
 // Usage: npm run build && node dist/bench/viewer.js [sessions] [cast MB]
@@ -60,6 +61,31 @@ function queued(event: string, time: number, fields: Record<string, unknown>): Q
   return { event, time, fields, canonical: JSON.stringify(fields) };
 }
 
+/** Every tenth session: an sftp download, a mkdir and a tunnel (open and close). */
+const WITH_TRANSFERS = 5;
+
+function transferEvents(base: Record<string, unknown>, start: number): QueuedEvent[] {
+  const tunnel = { ...base, tunnel: `${base.session}.t1`, kind: "local", destination: "db:5432" };
+  return [
+    queued("tunnel.open", start + 1_500, { ...tunnel, decision: "allow", rule: "ops" }),
+    queued("file.transfer", start + 2_500, {
+      ...base,
+      direction: "download",
+      path: "/var/log/app.log",
+      bytes: 2_097_152,
+      bytes_read: 2_097_152,
+      bytes_written: 0,
+      result: "ok",
+    }),
+    queued("file.op", start + 3_500, { ...base, op: "mkdir", path: "/tmp/x", result: "ok" }),
+    queued("tunnel.close", start + 20_000, {
+      ...tunnel,
+      bytes_to_target: 12_000,
+      bytes_from_target: 3_000_000,
+    }),
+  ];
+}
+
 function sessionEvents(n: number): QueuedEvent[] {
   const base = {
     session: `s${String(n).padStart(7, "0")}`,
@@ -82,6 +108,7 @@ function sessionEvents(n: number): QueuedEvent[] {
       }),
     );
   }
+  if (n % 10 === WITH_TRANSFERS) events.push(...transferEvents(base, start));
   events.push(queued("session.end", start + 30_000, base));
   return events;
 }
@@ -261,6 +288,7 @@ async function main(): Promise<void> {
       sessions_time_range: "/sessions?from=2026-01-20T00%3A00&to=2026-01-20T06%3A00",
       sessions_deep_page: `/sessions?page=${deepPage}`,
       session_page: `/sessions/s${String(Math.floor(SESSIONS / 2)).padStart(7, "0")}`,
+      session_page_with_transfers: `/sessions/s${String(Math.floor(SESSIONS / 20) * 10 + WITH_TRANSFERS).padStart(7, "0")}`,
       session_page_50mb_recording: `/sessions/${BIG_SESSION}`,
       api_sessions_first_page: "/api/sessions",
     };

@@ -73,7 +73,6 @@ interface OutboxRow {
   fields: string;
 }
 
-const DEFAULT_BUSY_TIMEOUT_MS = 2000;
 const KNOWN_EVENTS: ReadonlySet<string> = new Set(AUDIT_EVENTS);
 
 const INSERT_REQUEST = `

@@ -17,11 +17,11 @@ import type {
   AuditIndexOptions,
   AuditRecord,
   ChainProblem,
-  CommandRow,
   IssuedCertificateRow,
   PrunableRecording,
   RecordingClosed,
   RecordingRow,
+  SessionDetail,
   SessionFilter,
   SessionSummary,
 } from "./types.js";
@@ -210,7 +210,7 @@ class SqliteAuditIndex implements AuditIndex {
     return this.run("listing sessions", () => this.reader.listSessions(filter));
   }
 
-  getSession(id: string): { session: SessionSummary; commands: CommandRow[] } | undefined {
+  getSession(id: string): SessionDetail | undefined {
     return this.run("reading a session", () => this.reader.getSession(id));
   }
 

@@ -1,5 +1,5 @@
 // Writing side of the audit index: appends each event to the hash chain and
-// derives the session, command and auth rows from it, all inside the
+// derives the session, command, transfer and auth rows from it, all inside the
 // caller's transaction. The chain head advances in memory only once the
 // caller's transaction has committed (see `commit`).
 
@@ -15,6 +15,14 @@ export interface QueuedEvent {
 }
 
 type Fields = Record<string, unknown>;
+
+/** The events kept in `transfer_events` for the viewer's command list. */
+const TRANSFER_EVENTS: ReadonlySet<string> = new Set([
+  "file.transfer",
+  "file.op",
+  "tunnel.open",
+  "tunnel.close",
+]);
 
 interface SessionState {
   started_at: number;
@@ -90,6 +98,9 @@ export class ChainWriter {
       command: db.prepare(
         "INSERT INTO commands (event_seq, session, time, offset_ms, line, decision, rule, reason, risk, determined_by, cwd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
+      transferEvent: db.prepare(
+        "INSERT INTO transfer_events (event_seq, session, time, offset_ms, event, fields) VALUES (?, ?, ?, ?, ?, ?)",
+      ),
       auth: db.prepare(
         "INSERT INTO auth_events (event_seq, time, event, session, user, source_ip, ssh_user, key_id, serial, ca, code, reason, groups) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
@@ -155,13 +166,15 @@ export class ChainWriter {
     );
   }
 
-  private derive(seq: number, { event, time, fields }: QueuedEvent): void {
+  private derive(seq: number, queued: QueuedEvent): void {
+    const { event, time, fields } = queued;
     if (event === "auth.success" || event === "auth.failure") {
       this.recordAuth(seq, event, time, fields);
       return;
     }
     const session = text(fields.session);
     if (session === null) return;
+    if (TRANSFER_EVENTS.has(event)) this.recordTransferEvent(seq, session, queued);
     switch (event) {
       case "session.start":
         this.describeSession(session, time, fields);
@@ -197,6 +210,19 @@ export class ChainWriter {
 
   private refreshGroups(session: string, fields: Fields): void {
     this.statements.sessionGroups.run(this.groupsOf(session, fields), session);
+  }
+
+  /** A transfer, file operation or tunnel, its offset on the basis of the commands'. */
+  private recordTransferEvent(seq: number, session: string, queued: QueuedEvent): void {
+    const startedAt = this.ensureSession(session, queued.time, queued.fields);
+    this.statements.transferEvent.run(
+      seq,
+      session,
+      queued.time,
+      Math.max(0, queued.time - startedAt),
+      queued.event,
+      queued.canonical,
+    );
   }
 
   /** A file opened over sftp (a refused open moved nothing and is not counted). */

@@ -1,5 +1,5 @@
 // Reading side of the audit index: session listing with filters and paging,
-// one session with its commands, and recordings. Rows are mapped to the
+// one session with its commands, transfers and tunnels, and recordings. Rows are mapped to the
 // public types here and nowhere else.
 
 import type Database from "better-sqlite3";
@@ -9,8 +9,11 @@ import type {
   PrunableRecording,
   RecordingRow,
   RecordingStatus,
+  SessionDetail,
   SessionFilter,
   SessionSummary,
+  TransferEventName,
+  TransferRow,
 } from "./types.js";
 
 export const DEFAULT_PAGE_SIZE = 100;
@@ -64,6 +67,18 @@ interface CommandDbRow {
   risk: number | null;
   determined_by: string | null;
   cwd: string | null;
+}
+
+/** One session's rows of `transfer_events`, through its (session, time) index. */
+export const SESSION_TRANSFERS =
+  "SELECT session, time, offset_ms, event, fields FROM transfer_events WHERE session = ? ORDER BY time, id";
+
+interface TransferDbRow {
+  session: string;
+  time: number;
+  offset_ms: number;
+  event: TransferEventName;
+  fields: string;
 }
 
 /** Copies the non-null entries of `optional` onto `base`. */
@@ -176,6 +191,38 @@ function toCommand(row: CommandDbRow): CommandRow {
   );
 }
 
+function toTransfer(row: TransferDbRow): TransferRow {
+  const fields = JSON.parse(row.fields) as Record<string, unknown>;
+  const text = (key: string) => (typeof fields[key] === "string" ? fields[key] : null);
+  const count = (key: string) => (Number.isFinite(fields[key]) ? fields[key] : null);
+  return withPresent(
+    {
+      session: row.session,
+      event: row.event,
+      time: new Date(row.time),
+      offsetMs: row.offset_ms,
+    },
+    {
+      direction: text("direction"),
+      op: text("op"),
+      path: text("path"),
+      to: text("to"),
+      bytes: count("bytes"),
+      result: text("result"),
+      reason: text("reason"),
+      rule: text("rule"),
+      via: text("via"),
+      tunnel: text("tunnel"),
+      kind: text("kind"),
+      destination: text("destination"),
+      decision: text("decision"),
+      bytesToTarget: count("bytes_to_target"),
+      bytesFromTarget: count("bytes_from_target"),
+      error: text("error"),
+    },
+  );
+}
+
 function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
@@ -247,7 +294,7 @@ export class IndexReader {
     return rows.map((row) => toSession(row, recordings.get(row.id) ?? []));
   }
 
-  getSession(id: string): { session: SessionSummary; commands: CommandRow[] } | undefined {
+  getSession(id: string): SessionDetail | undefined {
     const row = this.db.prepare("SELECT * FROM sessions WHERE id = ?").get(id) as
       | SessionDbRow
       | undefined;
@@ -255,7 +302,17 @@ export class IndexReader {
     const commands = this.db
       .prepare("SELECT * FROM commands WHERE session = ? ORDER BY time, id")
       .all(id) as CommandDbRow[];
-    return { session: toSession(row, this.recordings(id)), commands: commands.map(toCommand) };
+    return {
+      session: toSession(row, this.recordings(id)),
+      commands: commands.map(toCommand),
+      transfers: this.transfers(id),
+    };
+  }
+
+  /** The session's file transfers, file operations and tunnels, in time order. */
+  transfers(session: string): TransferRow[] {
+    const rows = this.db.prepare(SESSION_TRANSFERS).all(session) as TransferDbRow[];
+    return rows.map(toTransfer);
   }
 
   recordings(session?: string): RecordingRow[] {

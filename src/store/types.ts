@@ -94,6 +94,56 @@ export interface CommandRow {
   cwd?: string;
 }
 
+/** The audit events shown beside a session's commands: file transfers and operations, tunnels. */
+export type TransferEventName = "file.transfer" | "file.op" | "tunnel.open" | "tunnel.close";
+
+/**
+ * One of a session's `file.transfer`, `file.op`, `tunnel.open` or
+ * `tunnel.close` events with its fields (docs/file-transfer.md,
+ * docs/forwarding.md); a field the event lacks is absent.
+ */
+export interface TransferRow {
+  session: string;
+  event: TransferEventName;
+  time: Date;
+  /** Milliseconds since the session's start (the basis of `CommandRow.offsetMs`). */
+  offsetMs: number;
+  /** file.transfer: download, upload or both. */
+  direction?: string;
+  /** file.op: remove, rename, mkdir, rmdir, setstat, symlink, stat, opendir, readlink. */
+  op?: string;
+  path?: string;
+  /** file.op: a rename's new path, a symlink's target. */
+  to?: string;
+  /** file.transfer: the bytes moved in its direction. */
+  bytes?: number;
+  /** file.*: ok, denied, error, limited, interrupted. */
+  result?: string;
+  reason?: string;
+  rule?: string;
+  /** file.transfer over exec: scp or rsync (absent: sftp). */
+  via?: string;
+  /** tunnel.*: the tunnel's id, `<session>.tN`. */
+  tunnel?: string;
+  /** tunnel.*: local, remote or unix. */
+  kind?: string;
+  destination?: string;
+  /** tunnel.open: allow or deny. */
+  decision?: string;
+  /** tunnel.close: client → target and back. */
+  bytesToTarget?: number;
+  bytesFromTarget?: number;
+  /** tunnel.close: why the target could not open it. */
+  error?: string;
+}
+
+/** One session with its commands and its transfers and tunnels, each in time order. */
+export interface SessionDetail {
+  session: SessionSummary;
+  commands: CommandRow[];
+  transfers: TransferRow[];
+}
+
 export interface ChainProblem {
   /** The `seq` of the first row concerned. */
   row: number;
@@ -141,7 +191,7 @@ export interface AuditIndex {
   /** Sessions started but never ended (crash): marks them ended with reason "interrupted" at `at`. Returns their ids. */
   markInterrupted(at: Date): string[];
   listSessions(filter: SessionFilter): SessionSummary[];
-  getSession(id: string): { session: SessionSummary; commands: CommandRow[] } | undefined;
+  getSession(id: string): SessionDetail | undefined;
   /** All recordings, or one session's. */
   recordings(id?: string): RecordingRow[];
   /**

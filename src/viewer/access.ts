@@ -3,7 +3,7 @@
 // may not see get the same 404, so nobody learns which ids exist.
 
 import type { FastifyRequest } from "fastify";
-import type { CommandRow, RecordingRow, SessionSummary } from "../store/index.js";
+import type { CommandRow, RecordingRow, SessionSummary, TransferRow } from "../store/index.js";
 import type { ViewerDependencies } from "./context.js";
 import { requireViewer } from "./guard.js";
 import { notFound } from "./refusal.js";
@@ -13,6 +13,7 @@ export interface VisibleSession {
   readonly viewer: Viewer;
   readonly session: SessionSummary;
   readonly commands: readonly CommandRow[];
+  readonly transfers: readonly TransferRow[];
 }
 
 /** Session ids are short printable tokens; anything else cannot exist. */
@@ -26,7 +27,7 @@ export function visibleSession(
   const viewer = requireViewer(request);
   const found = SESSION_ID.test(id) ? deps.index.getSession(id) : undefined;
   if (found === undefined || !canSeeSession(viewer, found.session.user)) throw notFound();
-  return { viewer, session: found.session, commands: found.commands };
+  return { viewer, ...found };
 }
 
 /** The session's recording with this id (404 when it is another session's or absent). */

@@ -1,10 +1,11 @@
 // The JSON API under /api/: the same data and the same access rules as the
 // pages (a non-auditor sees only their own sessions; another person's
-// session is a 404). Read-only, so no CSRF token is involved; refusals are
+// session is a 404). A session's file transfers, file operations and
+// tunnels come with its commands, each event's fields as audited. Read-only, so no CSRF token is involved; refusals are
 // `{error, message}`.
 
 import type { FastifyInstance } from "fastify";
-import type { CommandRow, SessionSummary } from "../store/index.js";
+import type { CommandRow, SessionSummary, TransferRow } from "../store/index.js";
 import { visibleSession } from "./access.js";
 import { castUrl } from "./cast-route.js";
 import type { ViewerDependencies } from "./context.js";
@@ -52,6 +53,34 @@ function commandJson(command: CommandRow) {
   };
 }
 
+/** A `file.transfer`, `file.op`, `tunnel.open` or `tunnel.close` event; absent fields left out. */
+export function transferJson(transfer: TransferRow) {
+  const optional: Record<string, unknown> = {
+    direction: transfer.direction,
+    op: transfer.op,
+    path: transfer.path,
+    to: transfer.to,
+    bytes: transfer.bytes,
+    result: transfer.result,
+    reason: transfer.reason,
+    rule: transfer.rule,
+    via: transfer.via,
+    tunnel: transfer.tunnel,
+    kind: transfer.kind,
+    destination: transfer.destination,
+    decision: transfer.decision,
+    bytes_to_target: transfer.bytesToTarget,
+    bytes_from_target: transfer.bytesFromTarget,
+    error: transfer.error,
+  };
+  return {
+    event: transfer.event,
+    time: transfer.time.toISOString(),
+    offset_ms: transfer.offsetMs,
+    ...Object.fromEntries(Object.entries(optional).filter(([, value]) => value !== undefined)),
+  };
+}
+
 export function registerApi(app: FastifyInstance, deps: ViewerDependencies): void {
   app.get("/api/sessions", async (request) => {
     const viewer = requireViewer(request);
@@ -64,7 +93,11 @@ export function registerApi(app: FastifyInstance, deps: ViewerDependencies): voi
     };
   });
   app.get<{ Params: { id: string } }>("/api/sessions/:id", async (request) => {
-    const { session, commands } = visibleSession(deps, request, request.params.id);
-    return { session: sessionJson(session), commands: commands.map(commandJson) };
+    const { session, commands, transfers } = visibleSession(deps, request, request.params.id);
+    return {
+      session: sessionJson(session),
+      commands: commands.map(commandJson),
+      transfers: transfers.map(transferJson),
+    };
   });
 }

@@ -2,14 +2,17 @@
 // recording (the signature check of `recordings verify`), the player (our
 // static script starts asciinema-player on the element's data attributes:
 // cast URL, terminal size from the recording's header, speed, idle limit)
-// and the command list with decisions, rules and reasons. Each command is a
-// link that seeks the player to it (`?t=` without JavaScript). Auditors also
+// and the command list with decisions, rules and reasons, the session's file
+// transfers, file operations and tunnels merged into it in time order. Each
+// row is a link that seeks the player to it (`?t=` without JavaScript); a
+// transfer or tunnel outside the shown recording's time span (another
+// channel's, e.g. an sftp channel's own recording) is listed without one. Auditors also
 // get the share links section (share-manage.ts). The replay and command
 // parts are exported for the share page (share-page.ts), which plays one
 // recording through its own cast route.
 
 import type { FastifyInstance } from "fastify";
-import type { CommandRow, RecordingRow, SessionSummary } from "../store/index.js";
+import type { CommandRow, RecordingRow, SessionSummary, TransferRow } from "../store/index.js";
 import { visibleSession } from "./access.js";
 import { castUrl } from "./cast-route.js";
 import type { ViewerDependencies } from "./context.js";
@@ -117,42 +120,135 @@ function recordingPicker(session: SessionSummary, current: RecordingRow): SafeHt
   )}</ul></nav>`;
 }
 
-/** Seconds from the recording's start to the command (where the player seeks). */
-function secondsInto(recording: RecordingRow | undefined, command: CommandRow): number {
-  if (recording === undefined) return 0;
-  return Math.max(0, (command.time.getTime() - recording.startedAt.getTime()) / 1000);
+/** A row of the command list: a command line, or a transfer or tunnel told as one. */
+interface ListEntry {
+  readonly time: Date;
+  readonly offsetMs: number;
+  readonly line: string;
+  readonly decision: string;
+  readonly rule?: string | undefined;
+  readonly reason?: string | undefined;
+  readonly risk?: number | undefined;
+  readonly transfer?: true;
 }
 
-function commandRow(
-  command: CommandRow,
-  recording: RecordingRow | undefined,
-  base: string,
-): SafeHtml {
-  const at = secondsInto(recording, command);
+const BYTE_UNITS = ["B", "kB", "MB", "GB", "TB"] as const;
+
+/** `512 B`, `12 kB`, `2.1 MB` (decimal units). */
+export function byteSize(bytes: number): string {
+  let value = Math.max(0, bytes);
+  let unit = 0;
+  while (value >= 1000 && unit < BYTE_UNITS.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  const digits = unit === 0 || value >= 10 ? Math.round(value) : value.toFixed(1);
+  return `${digits} ${BYTE_UNITS[unit]}`;
+}
+
+/** `tunnel → db:5432 (12 kB ↑ 3 MB ↓)`: the bytes are its close's (client → target ↑). */
+function tunnelLine(open: TransferRow, close: TransferRow | undefined): string {
+  const arrow = open.kind === "remote" ? "←" : "→";
+  const traffic =
+    close?.bytesToTarget === undefined
+      ? ""
+      : ` (${byteSize(close.bytesToTarget)} ↑ ${byteSize(close.bytesFromTarget ?? 0)} ↓)`;
+  return `tunnel ${arrow} ${open.destination ?? "?"}${traffic}`;
+}
+
+/** `sftp download /var/log/app.log (2.1 MB)`, `scp upload /srv/a.bin`, `rename /a → /b`. */
+function transferLine(row: TransferRow, close: TransferRow | undefined): string {
+  if (row.event === "file.transfer") {
+    const size = row.bytes ? ` (${byteSize(row.bytes)})` : "";
+    return `${row.via ?? "sftp"} ${row.direction ?? "transfer"} ${row.path ?? "?"}${size}`;
+  }
+  if (row.event === "file.op") {
+    return [row.op ?? "operation", row.path, row.to && `→ ${row.to}`].filter(Boolean).join(" ");
+  }
+  return tunnelLine(row, close);
+}
+
+/** A tunnel's decision; a file event's result as one (ok: allow, denied: deny, else as is). */
+function transferDecision(row: TransferRow, close: TransferRow | undefined): string {
+  if (row.decision !== undefined) return row.decision;
+  if ((close ?? row).error !== undefined) return "error";
+  if (row.result === undefined || row.result === "ok") return "allow";
+  return row.result === "denied" ? "deny" : row.result;
+}
+
+function transferEntry(row: TransferRow, close: TransferRow | undefined): ListEntry {
+  return {
+    time: row.time,
+    offsetMs: row.offsetMs,
+    line: transferLine(row, close),
+    decision: transferDecision(row, close),
+    rule: row.rule,
+    reason: row.reason ?? close?.error ?? row.error,
+    transfer: true,
+  };
+}
+
+/**
+ * Commands and transfers in time order (commands first at the same instant);
+ * a tunnel's close is folded into its open's row for the bytes each way.
+ */
+export function listEntries(
+  commands: readonly CommandRow[],
+  transfers: readonly TransferRow[],
+): ListEntry[] {
+  const closes = new Map<string, TransferRow>();
+  const opened = new Set<string>();
+  for (const row of transfers) {
+    if (row.tunnel === undefined) continue;
+    if (row.event === "tunnel.close") closes.set(row.tunnel, row);
+    else if (row.event === "tunnel.open") opened.add(row.tunnel);
+  }
+  const shown = transfers
+    .filter((row) => row.event !== "tunnel.close" || !opened.has(row.tunnel ?? ""))
+    .map((row) =>
+      transferEntry(row, row.tunnel === undefined ? undefined : closes.get(row.tunnel)),
+    );
+  return [...commands, ...shown].sort((a, b) => a.time.getTime() - b.time.getTime());
+}
+
+/** Seconds from the recording's start to the row (where the player seeks); undefined: not in it. */
+function secondsInto(recording: RecordingRow | undefined, entry: ListEntry): number | undefined {
+  if (recording === undefined) return undefined;
+  const time = entry.time.getTime();
+  const outside =
+    time < recording.startedAt.getTime() ||
+    (recording.endedAt !== undefined && time > recording.endedAt.getTime());
+  if (entry.transfer && outside) return undefined;
+  return Math.max(0, (time - recording.startedAt.getTime()) / 1000);
+}
+
+function entryRow(entry: ListEntry, recording: RecordingRow | undefined, base: string): SafeHtml {
+  const at = secondsInto(recording, entry);
   const line =
-    recording === undefined
-      ? html`<code>${command.line}</code>`
-      : html`<a class="seek" href="${base}&t=${at.toFixed(3)}#player" data-at="${at.toFixed(3)}"><code>${command.line}</code></a>`;
-  return html`<tr class="decision-${command.decision}">
-<td class="num">${offset(command.offsetMs)}</td>
+    at === undefined
+      ? html`<code>${entry.line}</code>`
+      : html`<a class="seek" href="${base}&t=${at.toFixed(3)}#player" data-at="${at.toFixed(3)}"><code>${entry.line}</code></a>`;
+  return html`<tr class="decision-${entry.decision}${entry.transfer ? " transfer" : ""}">
+<td class="num">${offset(entry.offsetMs)}</td>
 <td>${line}</td>
-<td><span class="badge ${command.decision}">${command.decision}</span></td>
-<td>${command.rule ?? "–"}</td>
-<td>${command.reason ?? "–"}</td>
-<td class="num">${risk(command.risk)}</td>
+<td><span class="badge ${entry.decision}">${entry.decision}</span></td>
+<td>${entry.rule ?? "–"}</td>
+<td>${entry.reason ?? "–"}</td>
+<td class="num">${risk(entry.risk)}</td>
 </tr>`;
 }
 
-function commandTable(
-  commands: readonly CommandRow[],
+/** The command list: commands, transfers and tunnels, each seeking the player to it. */
+export function commandTable(
+  entries: readonly ListEntry[],
   recording: RecordingRow | undefined,
   base: string,
 ): SafeHtml {
-  if (commands.length === 0) return html`<p class="empty">No command lines in this session.</p>`;
+  if (entries.length === 0) return html`<p class="empty">No command lines in this session.</p>`;
   return html`<table class="commands">
-<caption class="visually-hidden">Command lines in order; each one seeks the replay</caption>
+<caption class="visually-hidden">Command lines, file transfers and tunnels in order; each one seeks the replay</caption>
 <thead><tr><th scope="col" class="num">At</th><th scope="col">Command line</th><th scope="col">Decision</th><th scope="col">Rule</th><th scope="col">Reason</th><th scope="col" class="num">Risk</th></tr></thead>
-<tbody>${commands.map((command) => commandRow(command, recording, base))}</tbody>
+<tbody>${entries.map((entry) => entryRow(entry, recording, base))}</tbody>
 </table>`;
 }
 
@@ -163,13 +259,17 @@ export interface Replay {
   readonly commands: SafeHtml;
 }
 
-/** The replay and command list of `recording` (undefined: the session has none). */
+/**
+ * The replay and command list of `recording` (undefined: the session has
+ * none); `transfers` are merged into the list.
+ */
 export async function replayOf(
   integrity: IntegrityChecks,
   commands: readonly CommandRow[],
   recording: RecordingRow | undefined,
   options: PlayerOptions,
   urls: ReplayUrls,
+  transfers: readonly TransferRow[] = [],
 ): Promise<Replay> {
   const playable = recording !== undefined && recording.prunedAt === undefined;
   const base = `?${new URLSearchParams({
@@ -182,7 +282,8 @@ export async function replayOf(
       ? html`<p class="empty">This session has no recording.</p>`
       : html`${integrityNote(await integrity.check(recording))}
 ${playable ? [controls(urls, recording, options), player(urls, recording, options)] : ""}`;
-  return { replay, commands: commandTable(commands, playable ? recording : undefined, base) };
+  const entries = listEntries(commands, transfers);
+  return { replay, commands: commandTable(entries, playable ? recording : undefined, base) };
 }
 
 export function registerSessionPage(app: FastifyInstance, deps: ViewerDependencies): void {
@@ -190,7 +291,11 @@ export function registerSessionPage(app: FastifyInstance, deps: ViewerDependenci
   app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
     "/sessions/:id",
     async (request, reply) => {
-      const { viewer, session, commands } = visibleSession(deps, request, request.params.id);
+      const { viewer, session, commands, transfers } = visibleSession(
+        deps,
+        request,
+        request.params.id,
+      );
       const options = playerOptions(request.query);
       const recording =
         session.recordings.find((row) => row.id === request.query.recording) ??
@@ -199,7 +304,7 @@ export function registerSessionPage(app: FastifyInstance, deps: ViewerDependenci
         page: `/sessions/${encodeURIComponent(session.id)}`,
         cast: recording === undefined ? "" : castUrl(session.id, recording.id),
       };
-      const parts = await replayOf(integrity, commands, recording, options, urls);
+      const parts = await replayOf(integrity, commands, recording, options, urls, transfers);
       const picker = recording === undefined ? "" : recordingPicker(session, recording);
       const sharing =
         viewer.roles.auditor && recording !== undefined

@@ -93,7 +93,7 @@ export function registerSharePage(app: FastifyInstance, deps: ViewerDependencies
     `${SHARE_PREFIX}:token`,
     (request, reply) =>
       withLink(deps, request, reply, async (link) => {
-        const { session, commands, recording } = sharedSession(deps, link);
+        const { session, commands, transfers, recording } = sharedSession(deps, link);
         const page = `${SHARE_PREFIX}${request.params.token}`;
         const urls = { page, cast: `${page}/${CAST_FILE}` };
         const parts = await replayOf(
@@ -102,6 +102,7 @@ export function registerSharePage(app: FastifyInstance, deps: ViewerDependencies
           recording,
           playerOptions(request.query),
           urls,
+          transfers,
         );
         return reply.type("text/html; charset=utf-8").send(
           layout({

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { startTestBastion, type TestBastion, type UserKey } from "../harness/bastion.js";
-import { PtyDriver } from "../harness/pty.js";
+import { PROMPT_END, PtyDriver } from "../harness/pty.js";
 
 describe("interactive shell through the bastion", () => {
   let bastion: TestBastion;
@@ -55,7 +55,10 @@ describe("interactive shell through the bastion", () => {
       const beforeSleep = shell.output.length;
       shell.type("sleep 30; echo not-$((6*7))-interrupted\r");
       await shell.expect("interrupted\r\n", 15_000, beforeSleep); // the echo of the typed line
+      const beforeInterrupt = shell.output.length;
       shell.type("\x03");
+      // A person types on once the prompt is back (typing ahead of it: docs/interactive.md).
+      await shell.expect(PROMPT_END, 15_000, beforeInterrupt);
       assert.match(await runTyped(shell, "echo after-ctrl-c", "ctrlc"), /after-ctrl-c/);
       assert.doesNotMatch(shell.output.slice(beforeSleep), /not-42-interrupted/);
 

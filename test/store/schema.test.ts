@@ -47,6 +47,7 @@ describe("migrations", () => {
         "session_grants",
         "sessions",
         "share_links",
+        "transfer_events",
         "web_sessions",
       ],
     });
