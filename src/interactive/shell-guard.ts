@@ -65,6 +65,12 @@ export interface ShellGuardTiming {
   runningWaitMs: number;
   /** How long a possible marker start at the end of a read is held back. */
   markerWaitMs: number;
+  /**
+   * How long keys held over a command's start wait after it (the shell
+   * prints the start before its job owns the terminal; a Ctrl-C in between
+   * interrupts the shell instead of the command).
+   */
+  jobStartMs: number;
 }
 
 export const DEFAULT_GUARD_TIMING: ShellGuardTiming = {
@@ -72,6 +78,7 @@ export const DEFAULT_GUARD_TIMING: ShellGuardTiming = {
   acceptWaitMs: 300,
   runningWaitMs: 150,
   markerWaitMs: 20,
+  jobStartMs: 25,
 };
 
 type Phase = "starting" | "prompt" | "running" | "unchecked";
@@ -94,6 +101,8 @@ export class ShellGuard {
   private pending = "";
   private gateAllowedSincePrompt = false;
   private typedAheadWhileRunning = false;
+  /** An allow verdict was written and the shell has not shown (by a marker) that it read it. */
+  private verdictUnread = false;
   /** An accept key went to the shell and no gate has answered it yet. */
   private acceptUnanswered = false;
   private noticeAtPrompt: string | undefined;
@@ -169,6 +178,7 @@ export class ShellGuard {
 
   /** Lets held input go on, scanned again (it may hold at the next accept key). */
   private release(): void {
+    this.verdictUnread = false;
     clearTimeout(this.holdTimer);
     this.holding = false;
     const held = this.held;
@@ -243,6 +253,7 @@ export class ShellGuard {
     if (this.shell === undefined) return;
     this.cwd = cwd;
     this.pending = "";
+    this.verdictUnread = false; // released below, or held for a typed-ahead line's gate
     this.gateAllowedSincePrompt = false;
     if (this.phase !== "unchecked") this.phase = "prompt";
     this.showNotice(this.takeNoticeAtPrompt());
@@ -269,6 +280,7 @@ export class ShellGuard {
 
   private onContinuation(): void {
     if (this.phase !== "unchecked") this.phase = "prompt";
+    this.verdictRead();
   }
 
   private onCommandStart(): void {
@@ -281,6 +293,7 @@ export class ShellGuard {
     this.phase = "running";
     this.showNotice(this.noticeAtStart);
     this.noticeAtStart = undefined;
+    if (this.verdictUnread) this.hold(this.timing.jobStartMs, () => this.release());
   }
 
   // ---- the gate -----------------------------------------------------------
@@ -356,12 +369,21 @@ export class ShellGuard {
     this.acceptUnanswered = false;
     const written = { allow: "A", deny: "D", cancel: "D" }[verdict] + challenge;
     this.input.push(verdict === "cancel" ? `${written}\x03` : written);
-    if (verdict === "allow") {
-      this.gateAllowedSincePrompt = true;
-      this.release();
-    } else {
-      this.dropHeld();
-    }
+    if (verdict !== "allow") return this.dropHeld();
+    this.gateAllowedSincePrompt = true;
+    if (this.phase === "running") return this.release(); // `read -e`: no marker follows
+    // Keys typed after the Enter wait until the shell has read the verdict
+    // (any marker after it): a Ctrl-C reaching the terminal first would
+    // flush the unread verdict from its input queue and hang the gate.
+    this.verdictUnread = true;
+    this.hold(this.timing.acceptWaitMs, () => this.release());
+  }
+
+  /** The shell's next marker (a command starts, a continuation prompt) shows it read the verdict: what was typed after it may go. A prompt releases by itself. */
+  private verdictRead(): void {
+    if (!this.verdictUnread) return;
+    this.verdictUnread = false;
+    this.release();
   }
 
   // ---- when the bastion cannot be sure --------------------------------------

@@ -16,6 +16,8 @@ const READY = marker("R;bash;'';''");
 const PROMPT = `${marker("P;0;'/root'")}$ `;
 const gate = (line: string) => marker(`G;${CHALLENGE};'${line}'`);
 const tick = () => new Promise((wake) => setImmediate(wake));
+/** Longer than the guard's jobStartMs below. */
+const jobStarted = () => new Promise((wake) => setTimeout(wake, 40));
 
 function verdictFor(line: string): LineVerdict {
   const decision = line.includes("forbidden")
@@ -46,6 +48,7 @@ function startGuard(unverifiedAction: RuleAction = "deny") {
     acceptWaitMs: 100,
     runningWaitMs: 50,
     markerWaitMs: 10,
+    jobStartMs: 20,
   });
   let toShell = "";
   let toUser = "";
@@ -90,14 +93,33 @@ describe("ShellGuard", () => {
     g.close();
   });
 
-  it("forwards up to Enter, holds the rest, and releases it after an allow", async () => {
+  it("forwards up to Enter, holds the rest, and releases it once the shell has read the allow", async () => {
     const g = startGuard();
     await g.shell(READY + PROMPT);
     await g.typed("ls\rpwd");
     assert.equal(g.toShell(), "ls\r");
     await g.shell(gate("ls"));
-    assert.equal(g.toShell(), `ls\rA${CHALLENGE}pwd`);
+    assert.equal(g.toShell(), `ls\rA${CHALLENGE}`, "the verdict first, alone");
     assert.deepEqual(g.decided, ["ls"]);
+    await g.shell(marker("C")); // the command starts: the shell has read the verdict
+    assert.equal(g.toShell(), `ls\rA${CHALLENGE}`, "not before its job owns the terminal");
+    await jobStarted();
+    assert.equal(g.toShell(), `ls\rA${CHALLENGE}pwd`);
+    g.close();
+  });
+
+  it("a Ctrl-C right after Enter reaches the terminal after the verdict was read and the job started", async () => {
+    // The terminal flushes unread input on an interrupt (the verdict would be lost, the gate
+    // hang); between the command's start and its job owning the terminal, it would hit the shell.
+    const g = startGuard();
+    await g.shell(READY + PROMPT);
+    await g.typed("sleep 30\r");
+    await g.typed("\x03echo after\r");
+    await g.shell(gate("sleep 30"));
+    assert.equal(g.toShell(), `sleep 30\rA${CHALLENGE}`);
+    await g.shell(marker("C"));
+    await jobStarted();
+    assert.equal(g.toShell(), `sleep 30\rA${CHALLENGE}\x03echo after\r`);
     g.close();
   });
 
@@ -175,11 +197,15 @@ describe("ShellGuard", () => {
     await g.shell(READY + PROMPT);
     await g.typed("sleep 1\r");
     await g.shell(gate("sleep 1") + marker("C"));
+    await jobStarted();
     await g.typed("ls\rpwd\r");
     assert.equal(g.toShell(), `sleep 1\rA${CHALLENGE}ls\r`, "pwd waits while sleep runs");
     await g.shell(PROMPT);
     assert.equal(g.toShell(), `sleep 1\rA${CHALLENGE}ls\r`, "pwd still waits for ls's gate");
     await g.shell(gate("ls"));
+    assert.equal(g.toShell(), `sleep 1\rA${CHALLENGE}ls\rA${CHALLENGE}`);
+    await g.shell(marker("C"));
+    await jobStarted();
     assert.equal(g.toShell(), `sleep 1\rA${CHALLENGE}ls\rA${CHALLENGE}pwd\r`);
     g.close();
   });

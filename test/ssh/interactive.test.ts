@@ -69,6 +69,25 @@ describe("interactive shell through the bastion", () => {
     }
   });
 
+  it("runs a line typed right after Ctrl-C, without waiting for the prompt (typing ahead)", async () => {
+    // Held keys reach the terminal only after the shell read the gate's verdict and the command's
+    // job owns the terminal: a Ctrl-C earlier would flush the verdict or interrupt the shell.
+    for (let round = 0; round < 6; round++) {
+      const shell = openShell("web1");
+      try {
+        assert.match(await runTyped(shell, "echo ready", "ready"), /ready/);
+        const beforeSleep = shell.output.length;
+        shell.type("sleep 30; echo not-$((6*7))-interrupted\r");
+        await shell.expect("interrupted\r\n", 15_000, beforeSleep);
+        shell.type("\x03");
+        assert.match(await runTyped(shell, "echo after-ctrl-c", "ahead"), /after-ctrl-c/);
+        assert.doesNotMatch(shell.output.slice(beforeSleep), /not-42-interrupted/);
+      } finally {
+        shell.kill();
+      }
+    }
+  });
+
   it("passes the client's terminal modes to the target", async () => {
     const shell = openShell("web1", "sane erase ^X intr ^G -ixon");
     try {
