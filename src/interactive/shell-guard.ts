@@ -369,17 +369,27 @@ export class ShellGuard {
     this.acceptUnanswered = false;
     const written = { allow: "A", deny: "D", cancel: "D" }[verdict] + challenge;
     this.input.push(verdict === "cancel" ? `${written}\x03` : written);
-    if (verdict !== "allow") return this.dropHeld();
+    if (verdict !== "allow") {
+      this.dropHeld();
+      return;
+    }
     this.gateAllowedSincePrompt = true;
-    if (this.phase === "running") return this.release(); // `read -e`: no marker follows
+    if (this.phase === "running") {
+      this.release(); // `read -e`: no marker follows
+      return;
+    }
     // Keys typed after the Enter wait until the shell has read the verdict
-    // (any marker after it): a Ctrl-C reaching the terminal first would
-    // flush the unread verdict from its input queue and hang the gate.
+    // (its next marker): a Ctrl-C reaching the terminal first would flush
+    // the unread verdict from its input queue and hang the gate.
     this.verdictUnread = true;
     this.hold(this.timing.acceptWaitMs, () => this.release());
   }
 
-  /** The shell's next marker (a command starts, a continuation prompt) shows it read the verdict: what was typed after it may go. A prompt releases by itself. */
+  /**
+   * The shell's next marker (a continuation prompt) shows it read the
+   * verdict: what was typed after it may go. A prompt releases by itself; a
+   * command's start waits jobStartMs first.
+   */
   private verdictRead(): void {
     if (!this.verdictUnread) return;
     this.verdictUnread = false;
