@@ -33,24 +33,11 @@ import { openSqliteWebSessionStore } from "../src/store/web-sessions.js";
 import { viewerPlugin } from "../src/viewer/index.js";
 import { WebSessions } from "../src/viewer/web-sessions.js";
 import { machine, median, seededRandom, writeResult } from "./results-file.js";
+import { COMMANDS_PER_SESSION, SYNTHETIC_T0, syntheticSession } from "./synthetic-sessions.js";
 
 const SESSIONS = Number(process.argv[2] ?? 100_000);
 const CAST_MB = Number(process.argv[3] ?? 50);
-const COMMANDS_PER_SESSION = 8;
-const USERS = 200;
-const TARGETS = 50;
 const ROUNDS = 20;
-const T0 = Date.parse("2026-01-01T00:00:00Z");
-const LINES = [
-  "ls -la /var/log",
-  "journalctl -u nginx --since today",
-  "systemctl restart nginx",
-  "cat /etc/os-release",
-  "psql -c 'select count(*) from orders'",
-  "kubectl get pods -n payments",
-  "tail -f /var/log/syslog",
-  "rm -rf /tmp/build-cache",
-];
 const AUDITOR = "auditors";
 const BIG_SESSION = "s-big-recording";
 const FIRST_FRAME = "FIRST-FRAME-OF-THE-BIG-CAST";
@@ -87,30 +74,13 @@ function transferEvents(base: Record<string, unknown>, start: number): QueuedEve
 }
 
 function sessionEvents(n: number): QueuedEvent[] {
-  const base = {
-    session: `s${String(n).padStart(7, "0")}`,
-    user: `user${n % USERS}@example.com`,
-    source_ip: "192.0.2.10",
-    target: `host${n % TARGETS}`,
-    login: "ops",
-  };
-  const start = T0 + n * 60_000;
-  const events = [queued("session.start", start, { ...base, access: "ops" })];
-  for (let c = 0; c < COMMANDS_PER_SESSION; c++) {
-    const deny = (n * COMMANDS_PER_SESSION + c) % 20 === 0;
-    events.push(
-      queued("command", start + 1_000 * (c + 1), {
-        ...base,
-        line: `${LINES[(n + c) % LINES.length]} # ${n}`,
-        decision: deny ? "deny" : "allow",
-        ...(deny ? { rule: "baseline#1", reason: "recursive delete" } : {}),
-        risk: deny ? 80 : 5,
-      }),
-    );
-  }
-  if (n % 10 === WITH_TRANSFERS) events.push(...transferEvents(base, start));
-  events.push(queued("session.end", start + 30_000, base));
-  return events;
+  const { base, start, commands } = syntheticSession(n, "@example.com");
+  return [
+    queued("session.start", start, { ...base, access: "ops" }),
+    ...commands.map(({ time, fields }) => queued("command", time, fields)),
+    ...(n % 10 === WITH_TRANSFERS ? transferEvents(base, start) : []),
+    queued("session.end", start + 30_000, base),
+  ];
 }
 
 /** The N sessions through the chain writer, in transactions of 5,000 events. */
@@ -138,7 +108,13 @@ function fillIndex(path: string): number {
 function writeBigCast(path: string, megabytes: number): { bytes: number; sha256: string } {
   const random = seededRandom(42);
   const lines = [
-    JSON.stringify({ version: 2, width: 120, height: 40, timestamp: T0 / 1000, title: "big" }),
+    JSON.stringify({
+      version: 2,
+      width: 120,
+      height: 40,
+      timestamp: SYNTHETIC_T0 / 1000,
+      title: "big",
+    }),
     JSON.stringify([0.001, "o", `${FIRST_FRAME}\r\n`]),
   ];
   let size = lines[0]?.length ?? 0;
@@ -211,7 +187,7 @@ async function main(): Promise<void> {
       now: () => Date.now(),
     });
     const index = openAuditIndex({ path: databasePath });
-    const startedAt = new Date(T0 + SESSIONS * 60_000);
+    const startedAt = new Date(SYNTHETIC_T0 + SESSIONS * 60_000);
     index.record({
       event: "session.start",
       time: startedAt,
