@@ -1,6 +1,6 @@
-// Shared by the sftp integration tests: the real OpenSSH `sftp -b` and `scp`
-// through a test bastion, random files and their digests, and the bastion's
-// file.transfer / file.op audit events.
+// Shared by the file transfer integration tests: access entries for them, the
+// real OpenSSH `sftp -b` and `scp` through a test bastion, random files and
+// their digests, and the bastion's file.transfer / file.op audit events.
 
 import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -86,4 +86,14 @@ export function waitForTransfer(
       e.direction === direction &&
       e.result === result,
   );
+}
+
+/** A policy access entry for group `name` on web1 with `settings` (YAML lines, one level in). */
+export function fileEntry(name: string, ...settings: string[]): string {
+  return [
+    `  - name: ${name}`,
+    `    subjects: { groups: [${name}] }`,
+    "    targets: { names: [web1] }",
+    ...settings.map((line) => `    ${line}`),
+  ].join("\n");
 }

@@ -8,21 +8,21 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSy
 import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { run, startTestBastion, type TestBastion, type UserKey } from "../harness/bastion.js";
-import { clientOptions, sha256File, waitForTransfer, writeRandomFile } from "../sftp/helpers.js";
+import {
+  clientOptions,
+  fileEntry,
+  sha256File,
+  waitForTransfer,
+  writeRandomFile,
+} from "../sftp/helpers.js";
 
 const MiB = 2 ** 20;
 const RSYNC = "/usr/bin/rsync";
 const rsyncMissing = existsSync(RSYNC) ? false : "rsync is not installed (Debian package rsync)";
 
-function entry(name: string, ...settings: string[]): string {
-  return [
-    `  - name: ${name}`,
-    `    subjects: { groups: [${name}] }`,
-    "    targets: { names: [web1] }",
-    "    commands: [everything]",
-    ...settings.map((line) => `    ${line}`),
-  ].join("\n");
-}
+/** Command rules allow everything here: only the file policy decides transfers. */
+const entry = (name: string, ...settings: string[]) =>
+  fileEntry(name, "commands: [everything]", ...settings);
 
 describe("legacy scp and rsync under the file policy", () => {
   let bastion: TestBastion;

@@ -8,20 +8,11 @@ import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { startTestBastion, type TestBastion, type UserKey } from "../harness/bastion.js";
-import { sftpBatch, waitForTransfer, writeRandomFile } from "../sftp/helpers.js";
+import { fileEntry, sftpBatch, waitForTransfer, writeRandomFile } from "../sftp/helpers.js";
 
 const MiB = 2 ** 20;
 /** 100 bytes above what 64 reads of 32 KiB fetch, so a small file still fits afterwards. */
 const LIMIT = 2 * MiB + 100;
-
-function entry(name: string, group: string, ...settings: string[]): string {
-  return [
-    `  - name: ${name}`,
-    `    subjects: { groups: [${group}] }`,
-    "    targets: { names: [web1] }",
-    ...settings.map((line) => `    ${line}`),
-  ].join("\n");
-}
 
 describe("sftp file_transfer modes", () => {
   let bastion: TestBastion;
@@ -33,11 +24,11 @@ describe("sftp file_transfer modes", () => {
   before(async () => {
     bastion = await startTestBastion({
       extraPolicy: `access:
-${entry("reader", "reader", "file_transfer: readonly")}
-${entry("dropbox", "dropbox", "file_transfer: writeonly")}
-${entry("limited", "limited", "file_transfer: allow", `max_download: ${LIMIT}B`)}
-${entry("nofiles", "nofiles", "file_transfer: deny")}
-${entry("asking", "asking", "file_transfer: approve")}
+${fileEntry("reader", "file_transfer: readonly")}
+${fileEntry("dropbox", "file_transfer: writeonly")}
+${fileEntry("limited", "file_transfer: allow", `max_download: ${LIMIT}B`)}
+${fileEntry("nofiles", "file_transfer: deny")}
+${fileEntry("asking", "file_transfer: approve")}
 `,
     });
     for (const group of ["reader", "dropbox", "limited", "nofiles", "asking"]) {
