@@ -2,7 +2,8 @@
 // transactions (and how long the event loop waited for them), the cost of the
 // trigram text index on writes, listSessions latency on an index of N
 // sessions (default 100,000) for each filter, the trigram search against a
-// LIKE scan, and verifyChain over the whole chain.
+// LIKE scan, listSignals and userHistory latency, and verifyChain over the
+// whole chain.
 // Prints a table and writes bench/results/audit-index-<timestamp>.json.
 // Usage: npm run build && node dist/bench/audit-index.js [sessions]
 
@@ -18,16 +19,20 @@ import {
   type AuditRecord,
   openAuditIndex,
   type SessionFilter,
+  type SignalFilter,
 } from "../src/store/index.js";
 import { migrate } from "../src/store/schema.js";
 import { machine, writeResult } from "./results-file.js";
-import { COMMANDS_PER_SESSION, SYNTHETIC_T0, syntheticSession } from "./synthetic-sessions.js";
+import { SIGNAL_EVERY, SYNTHETIC_T0, syntheticSession } from "./synthetic-sessions.js";
 
 const SESSIONS = Number(process.argv[2] ?? 100_000);
 
-/** The events of session `n`: auth.success, session.start, commands (one in 20 denied), session.end. */
+/**
+ * The events of session `n`: auth.success, session.start, commands (one in
+ * 20 denied), signals (one session in ten), session.end.
+ */
 function sessionEvents(n: number): AuditRecord[] {
-  const { base, start, commands } = syntheticSession(n);
+  const { base, start, commands, signals } = syntheticSession(n);
   return [
     {
       event: "auth.success",
@@ -40,6 +45,7 @@ function sessionEvents(n: number): AuditRecord[] {
       time: new Date(time),
       fields: { ...fields, determined_by: "markers", cwd: "/root" },
     })),
+    ...signals.map(({ time, fields }) => ({ event: "signal", time: new Date(time), fields })),
     { event: "session.end", time: new Date(start + 30_000), fields: base },
   ];
 }
@@ -56,8 +62,9 @@ async function fill(index: AuditIndex) {
   const started = performance.now();
   let events = 0;
   for (let n = 0; n < SESSIONS; n++) {
-    for (const record of sessionEvents(n)) index.record(record);
-    events += COMMANDS_PER_SESSION + 3;
+    const records = sessionEvents(n);
+    for (const record of records) index.record(record);
+    events += records.length;
     await nextTurn();
   }
   index.flush();
@@ -140,6 +147,40 @@ function queryTimings(index: AuditIndex, path: string) {
   db.close();
   const session = timed(() => index.getSession(`s${String(4242).padStart(7, "0")}`));
   timings.get_session = { ms: session.ms, rows: session.result?.commands.length ?? 0 };
+  return { ...timings, ...riskTimings(index, mid) };
+}
+
+/** listSignals by each filter, listSessions by risk score, and a user's 30-day history. */
+function riskTimings(index: AuditIndex, mid: Date) {
+  const signalFilters: Record<string, SignalFilter> = {
+    signals_newest_page: {},
+    signals_deep_page_offset_5k: { offset: 5_000 },
+    signals_user: { user: "user10" },
+    signals_session: { session: `s${String(4240).padStart(7, "0")}` },
+    signals_rule: { rule: "off-hours" },
+    signals_min_score_50: { minScore: 50 },
+    signals_time_range_1h: { since: mid, until: new Date(mid.getTime() + 3_600_000) },
+    signals_user_min_score_rare: { user: "user10", minScore: 1_000 },
+  };
+  const timings: Record<string, { ms: number; rows: number }> = {};
+  for (const [name, filter] of Object.entries(signalFilters)) {
+    const { ms, result } = timed(() => index.listSignals(filter));
+    timings[name] = { ms, rows: result.length };
+  }
+  const sessionFilters: Record<string, SessionFilter> = {
+    min_risk_30: { minRisk: 30 },
+    min_risk_rare: { minRisk: 120 },
+    min_risk_none: { minRisk: 1_000 },
+    user_min_risk: { user: "user10", minRisk: 30 },
+  };
+  for (const [name, filter] of Object.entries(sessionFilters)) {
+    const { ms, result } = timed(() => index.listSessions(filter));
+    timings[name] = { ms, rows: result.length };
+  }
+  const history = timed(() =>
+    index.userHistory("user10", new Date(mid.getTime() - 30 * 86_400_000), mid),
+  );
+  timings.user_history_30d = { ms: history.ms, rows: history.result.length };
   return timings;
 }
 
@@ -164,7 +205,8 @@ async function main(): Promise<void> {
       date: new Date().toISOString(),
       machine: machine(),
       sessions: SESSIONS,
-      events_per_session: COMMANDS_PER_SESSION + 3,
+      events_per_session: Math.round((sustained.events / SESSIONS) * 100) / 100,
+      signal_sessions: Math.ceil(SESSIONS / SIGNAL_EVERY),
       sustained,
       writer_events_per_s: writer,
       queries_ms: timings,

@@ -1,6 +1,7 @@
 // Synthetic sessions for the index and viewer benchmarks: session n's
-// identity (user, target, start time) and its commands (one in twenty
-// denied), the same for every benchmark that fills an index.
+// identity (user, target, start time), its commands (one in twenty denied)
+// and its signals (one session in ten raises one to three), the same for
+// every benchmark that fills an index.
 
 export const COMMANDS_PER_SESSION = 8;
 const USERS = 200;
@@ -18,6 +19,16 @@ const LINES = [
   "rm -rf /tmp/build-cache",
 ];
 
+/** One session in this many raises signals. */
+export const SIGNAL_EVERY = 10;
+const SIGNAL_RULES = [
+  { rule: "disable-audit", source: "policy" },
+  { rule: "credential-access", source: "policy" },
+  { rule: "first-target", source: "behaviour" },
+  { rule: "off-hours", source: "behaviour" },
+  { rule: "data-staging", source: "policy" },
+];
+
 export interface SyntheticSession {
   /** The fields every event of the session carries. */
   readonly base: {
@@ -30,6 +41,8 @@ export interface SyntheticSession {
   /** ms since the epoch; a session a minute. */
   readonly start: number;
   readonly commands: readonly { time: number; fields: Record<string, unknown> }[];
+  /** `signal` events (scores 10–50, session score their sum: no decay within seconds). */
+  readonly signals: readonly { time: number; fields: Record<string, unknown> }[];
 }
 
 export function syntheticSession(n: number, userDomain = ""): SyntheticSession {
@@ -54,5 +67,29 @@ export function syntheticSession(n: number, userDomain = ""): SyntheticSession {
       },
     };
   });
-  return { base, start, commands };
+  return { base, start, commands, signals: syntheticSignals(n, base, start) };
+}
+
+function syntheticSignals(n: number, base: SyntheticSession["base"], start: number) {
+  if (n % SIGNAL_EVERY !== 0) return [];
+  let sessionScore = 0;
+  return Array.from({ length: 1 + ((n / SIGNAL_EVERY) % 3) }, (_, i) => {
+    const { rule, source } = SIGNAL_RULES[
+      (n / SIGNAL_EVERY + i) % SIGNAL_RULES.length
+    ] as (typeof SIGNAL_RULES)[number];
+    const score = 10 * (1 + ((n / SIGNAL_EVERY + i) % 5));
+    sessionScore += score;
+    return {
+      time: start + 1_000 * (i + 1) + 500,
+      fields: {
+        ...base,
+        rule,
+        source,
+        score,
+        session_score: sessionScore,
+        reason: `${rule} (synthetic ${n})`,
+        evidence: { line: `${LINES[(n + i) % LINES.length]} # ${n}` },
+      },
+    };
+  });
 }

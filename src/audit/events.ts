@@ -31,6 +31,8 @@ export const AUDIT_EVENTS = [
   "cert.issued",
   "cert.rejected",
   "signal",
+  "signal.alert",
+  "signal.alert_failed",
   "mask",
   "server.start",
   "server.stop",

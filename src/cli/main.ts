@@ -13,6 +13,7 @@ import { registerLoginCommand } from "./commands/login.js";
 import { registerPolicyCommands } from "./commands/policy.js";
 import { registerRecordingsCommands } from "./commands/recordings.js";
 import { registerServeCommand } from "./commands/serve.js";
+import { registerSignalsCommand } from "./commands/signals.js";
 import { registerTargetsCommands } from "./commands/targets.js";
 import { registerVaultCommands } from "./commands/vault.js";
 
@@ -40,6 +41,7 @@ function buildProgram(): Command {
     registerTargetsCommands,
     registerPolicyCommands,
     registerRecordingsCommands,
+    registerSignalsCommand,
     registerApprovalsCommands,
   ]) {
     register(program);

@@ -38,3 +38,29 @@ export const portOption = validated((text: string) => {
   if (!/^\d+$/.test(text) || port > 65535) throw new RangeError("expected a port number 0-65535");
   return port;
 });
+
+/** Units only, no date separators: "24h", "7d", "1h30m". */
+const DURATION_SHAPE = /^(\d+[a-z]+)+$/i;
+
+/** A duration ago ("24h", "7d") or an ISO 8601 instant. */
+export function instantOrAgoOption(text: string): Date {
+  if (!DURATION_SHAPE.test(text)) return instantOption(text);
+  return new Date(Date.now() - parseDuration(durationOption(text)));
+}
+
+/** A number ≥ 0 (a score threshold). */
+export function scoreOption(text: string): number {
+  const value = Number(text);
+  if (text.trim() === "" || !Number.isFinite(value) || value < 0) {
+    throw new InvalidArgumentError("expected a non-negative number");
+  }
+  return value;
+}
+
+/** A page size: a whole number ≥ 1. */
+export function limitOption(text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) < 1) {
+    throw new InvalidArgumentError("expected a positive whole number");
+  }
+  return Number(text);
+}

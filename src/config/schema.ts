@@ -158,6 +158,16 @@ export function configSchema(dir: string) {
           timeout: durationSchema.prefault("10m"),
         })
         .prefault({}),
+      signals: z
+        .strictObject({
+          threshold: z.number().int().positive().default(100),
+          half_life: durationSchema
+            .refine((ms) => ms > 0, { error: "must be longer than 0" })
+            .prefault("30m"),
+          webhook: urlSchema.optional(),
+          webhook_secret_file: pathSchema.optional(),
+        })
+        .prefault({}),
       viewer: z
         .strictObject({
           auditor_groups: z.array(textSchema).default([]),

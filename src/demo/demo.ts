@@ -4,7 +4,7 @@
 // shell through node-pty) and a policy for the demo groups. Also writes a
 // ready-made certificate for the operator, for a try without signing in.
 
-import { appendFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { signUserKeyFile } from "../ca/authority.js";
@@ -12,7 +12,7 @@ import { hostCaKnownHostsLine } from "../ca/host-ca.js";
 import { type LoadedConfig, loadConfig } from "../config/index.js";
 import { type DemoIdentityProvider, startDemoIdentityProvider } from "../idp/index.js";
 import { type StartedServer, startServer } from "../serve/start.js";
-import { initSetup } from "../setup/init.js";
+import { EXAMPLE_POLICY_DIR, initSetup } from "../setup/init.js";
 import { generateKeyPair } from "../ssh/keygen.js";
 import { PortcullisError } from "../util/errors.js";
 import { openVault, resolveMasterKey } from "../vault/index.js";
@@ -25,6 +25,8 @@ export const DEMO_TARGET = "demo";
 export const DEMO_CLIENT_ID = "portcullis";
 const DEMO_LOGIN = "demo";
 const DEMO_CREDENTIAL = "demo-target";
+/** The shipped signal pack (policies/signals.yaml). */
+const SIGNAL_PACK = "signals.yaml";
 const LISTEN_HOST = "127.0.0.1";
 /** Seconds between device-flow polls the issuer announces: snappier than the usual 5. */
 const DEVICE_INTERVAL_SECONDS = 2;
@@ -151,6 +153,8 @@ async function startTarget(dir: string, loaded: LoadedConfig): Promise<DemoTarge
     authorizedKey: vault.generate(DEMO_CREDENTIAL, "ed25519"),
     home,
   });
+  // The maintained signal pack, as `init` installs it (docs/signals.md).
+  cpSync(join(EXAMPLE_POLICY_DIR, SIGNAL_PACK), join(policy.dir, SIGNAL_PACK));
   writeFileSync(
     join(policy.dir, "demo.yaml"),
     demoPolicy({

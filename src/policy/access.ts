@@ -106,14 +106,19 @@ export function mayForward(
   );
 }
 
-function isSubject(subjects: Principals, request: Pick<AccessSubject, "user" | "groups">): boolean {
+/** Whether the user, or one of their groups, is listed. */
+export function isSubject(
+  subjects: Principals,
+  request: Pick<AccessSubject, "user" | "groups">,
+): boolean {
   return (
     subjects.users.includes(request.user) ||
     request.groups.some((group) => subjects.groups.includes(group))
   );
 }
 
-function selectsTarget(selection: TargetSelection, target: Target): boolean {
+/** Whether the selection names the target or its labels include all the selection's labels. */
+export function selectsTarget(selection: TargetSelection, target: Target): boolean {
   if (selection.names.includes(target.name)) return true;
   const labels = selection.labels;
   return (

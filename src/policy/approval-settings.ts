@@ -1,8 +1,9 @@
 // How an approval is decided, resolved from the policy (pure): for a command
 // line whose decision is `approve`, each approving command's rule fields
-// first, then its access entry's `approval:`, then the config's timeout; for
-// a `session: approve` entry, its `approval:`. When several commands of one
-// line need approval under different settings, the strictest apply: an
+// first, then its access entry's `approval:`, then the config's timeout (a
+// signal rule whose action is `approve` has the entry's `approval:` alone);
+// for a `session: approve` entry, its `approval:`. When several commands of
+// one line need approval under different settings, the strictest apply: an
 // approver must be listed by every one of them, the largest quorum, the
 // shortest reuse window and timeout, and a reason if any asks for one.
 import type { LineVerdict } from "./command-types.js";
@@ -25,7 +26,7 @@ export interface ApprovalSettings {
 
 const NOBODY: Principals = { users: [], groups: [] };
 
-/** A rule by its id (`ruleset#N`); undefined for `on_dynamic`, `default:…`, `on_unverified`. */
+/** A rule by its id (`ruleset#N`); undefined for `on_dynamic`, `default:…`, `on_unverified`, `signal:…`. */
 export function findRule(policy: Policy, id: string | undefined): Rule | undefined {
   const match = id === undefined ? null : /^(.+)#([1-9][0-9]*)$/.exec(id);
   if (match === null) return undefined;
@@ -46,9 +47,14 @@ export function approvalSettings(
   if (verdict.decision !== "approve") return undefined;
   const entry = policy.access.find((candidate) => candidate.name === entryName);
   if (entry === undefined) return undefined;
-  const ruleIds = verdict.commands
-    .filter((command) => command.decision === "approve")
-    .map((command) => command.rule);
+  const ruleIds = [
+    ...verdict.commands
+      .filter((command) => command.decision === "approve")
+      .map((command) => command.rule),
+    ...(verdict.signals ?? [])
+      .filter((hit) => hit.action === "approve")
+      .map((hit) => `signal:${hit.rule}`),
+  ];
   const sources = (ruleIds.length > 0 ? ruleIds : [verdict.rule]).map((id) =>
     commandSettings(findRule(policy, id), entry, defaultTimeoutMs),
   );

@@ -3,7 +3,7 @@
 // command bash would run), the matcher (a simple command + rulesets → a
 // decision) and the callers (exec enforcement, `policy check`, `policy test`).
 
-import type { RuleAction } from "./types.js";
+import type { RuleAction, SignalHit } from "./types.js";
 
 /** One word of a command after quote removal; `dynamic` when bash decides its value at run time. */
 export type ArgWord =
@@ -67,4 +67,10 @@ export interface LineVerdict {
   readonly reason?: string;
   readonly risk: number;
   readonly commands: readonly CommandVerdict[];
+  /**
+   * Signal rules that fired on the line (decided with session facts only).
+   * A signal's action is already folded into `decision` (rule `signal:<name>`);
+   * `end-session` shows as deny and the caller ends the session.
+   */
+  readonly signals?: readonly SignalHit[];
 }

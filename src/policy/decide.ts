@@ -14,18 +14,33 @@
 // closed: every command is denied (rule `no-rulesets`), since a forgotten
 // `commands:` must not mean "anything goes"; an admin who wants no command
 // policy writes a ruleset with `default: allow` and says so.
+// With the session's facts, the policy's signal rules (signal-rules.ts) are
+// evaluated on every complete line whatever the rulesets decided; a signal
+// whose action is more severe than the line's decision decides it (rule
+// `signal:<name>`; `end-session` is a deny, and the caller ends the session;
+// `approve` needs the entry's `approval:` approvers, else it is a deny).
 import type { CommandVerdict, ExtractedCommand, Extraction, LineVerdict } from "./command-types.js";
 import {
   type CommandView,
   type CompiledRule,
   candidateRules,
   compileRuleset,
+  describePattern,
   MAYBE,
   matchRule,
   viewCommand,
   YES,
 } from "./match.js";
-import type { AccessEntry, Policy, RuleAction, Ruleset } from "./types.js";
+import { compileSignalRules, lineSignals } from "./signal-rules.js";
+import type {
+  AccessEntry,
+  Policy,
+  RuleAction,
+  Ruleset,
+  SessionFacts,
+  SignalAction,
+  SignalHit,
+} from "./types.js";
 
 const SEVERITY: Readonly<Record<RuleAction, number>> = { allow: 0, warn: 1, approve: 2, deny: 3 };
 
@@ -51,18 +66,12 @@ function moreSevere<T extends { readonly decision: RuleAction }>(a: T, b: T): T 
   return SEVERITY[b.decision] > SEVERITY[a.decision] ? b : a;
 }
 
-function describePattern(compiled: CompiledRule): string {
-  const { pattern } = compiled.rule;
-  if (pattern.kind === "regex") return `/${pattern.regex.source}/`;
-  return pattern.alternatives.map((text) => JSON.stringify(text)).join(" or ");
-}
-
 function ruleVerdict(compiled: CompiledRule): Verdict {
   const { rule } = compiled;
   return {
     decision: rule.action,
     rule: rule.id,
-    reason: rule.reason ?? `matches ${describePattern(compiled)}`,
+    reason: rule.reason ?? `matches ${describePattern(rule.pattern)}`,
     risk: rule.risk ?? DEFAULT_RISK[rule.action],
   };
 }
@@ -126,11 +135,15 @@ function deniedLine(status: Extraction["status"], reason: string): LineVerdict {
   return { status, decision: "deny", reason, risk: DEFAULT_RISK.deny, commands: [] };
 }
 
-/** The decision for one command line under an access entry's rulesets. */
+/**
+ * The decision for one command line under an access entry's rulesets, and
+ * with the session's `facts`, its signals (none for a line that is not complete).
+ */
 export function decideCommandLine(
   policy: Policy,
   entry: AccessEntry,
   extraction: Extraction,
+  facts?: SessionFacts,
 ): LineVerdict {
   if (extraction.status === "incomplete") {
     return deniedLine("incomplete", "incomplete command line");
@@ -138,7 +151,16 @@ export function decideCommandLine(
   if (extraction.status === "error") {
     return deniedLine("error", `cannot parse: ${extraction.message}`);
   }
-  const commands = extraction.commands.map((command) => commandVerdict(policy, entry, command));
+  const verdict = rulesetsVerdict(policy, entry, extraction.commands);
+  return withLineSignals(policy, entry, verdict, extraction.commands, facts);
+}
+
+function rulesetsVerdict(
+  policy: Policy,
+  entry: AccessEntry,
+  extracted: readonly ExtractedCommand[],
+): LineVerdict {
+  const commands = extracted.map((command) => commandVerdict(policy, entry, command));
   const [first, ...rest] = commands;
   if (first === undefined) {
     return { status: "complete", decision: "allow", risk: DEFAULT_RISK.allow, commands };
@@ -148,7 +170,55 @@ export function decideCommandLine(
   return { status: "complete", decision, rule, reason, risk, commands };
 }
 
-/** Compiles every ruleset of a freshly loaded policy so its first decisions pay no compile cost. */
+const SIGNAL_DECISION: Readonly<Record<SignalAction, RuleAction>> = {
+  warn: "warn",
+  approve: "approve",
+  deny: "deny",
+  "end-session": "deny",
+};
+
+/** What a signal's action makes of a line; an approval nobody can give is a deny. */
+function signalVerdict(entry: AccessEntry, hit: SignalHit, action: SignalAction): Verdict {
+  const rule = `signal:${hit.rule}`;
+  const decision = SIGNAL_DECISION[action];
+  if (decision === "approve" && entry.approval === undefined) {
+    const reason = `${hit.reason} (needs approval, but access entry "${entry.name}" names no approvers)`;
+    return verdict("deny", rule, reason);
+  }
+  return verdict(decision, rule, hit.reason);
+}
+
+/**
+ * A complete line's verdict with the signals its commands raise (`commands`
+ * as the line runs them); unchanged without session facts.
+ */
+export function withLineSignals(
+  policy: Policy,
+  entry: AccessEntry,
+  line: LineVerdict,
+  commands: readonly ExtractedCommand[],
+  facts: SessionFacts | undefined,
+): LineVerdict {
+  if (facts === undefined) return line;
+  const signals = lineSignals(policy, facts, commands);
+  let decided: LineVerdict = { ...line, signals };
+  for (const hit of signals) {
+    if (hit.action === undefined) continue;
+    const proposed = signalVerdict(entry, hit, hit.action);
+    if (SEVERITY[proposed.decision] > SEVERITY[decided.decision]) {
+      decided = { ...decided, ...proposed, risk: Math.max(line.risk, proposed.risk) };
+    }
+  }
+  return decided;
+}
+
+/** The signal that ends the session after this line, if one fired. */
+export function sessionEndingSignal(verdict: LineVerdict): SignalHit | undefined {
+  return verdict.signals?.find((hit) => hit.action === "end-session");
+}
+
+/** Compiles every ruleset and signal rule of a freshly loaded policy so its first decisions pay no compile cost. */
 export function precompilePolicy(policy: Policy): void {
   for (const ruleset of policy.rulesets.values()) compileRuleset(ruleset);
+  compileSignalRules(policy.signals.rules);
 }

@@ -6,6 +6,8 @@
 //   see into, tamper with the shell integration, or call a function from the
 //   startup files. They get the access entry's `on_unverified` action,
 //   combined with the command's own decision (the most severe wins).
+// With the session's facts, signal rules see every command the line runs
+// (aliases expanded) and their actions are folded in as for exec lines.
 // Pure: the shell's facts (aliases, function names) are passed in.
 
 import type {
@@ -15,12 +17,12 @@ import type {
   Extraction,
   LineVerdict,
 } from "./command-types.js";
-import { DEFAULT_RISK, decideCommandLine } from "./decide.js";
+import { DEFAULT_RISK, decideCommandLine, withLineSignals } from "./decide.js";
 import { basename, nestedSession } from "./interactive-sessions.js";
 import { commandTampering, definitionTampering, textTampering } from "./interactive-tamper.js";
 import { extractCommands } from "./shell/extract.js";
 import { literalOf } from "./shell/options.js";
-import type { AccessEntry, Policy, RuleAction } from "./types.js";
+import type { AccessEntry, Policy, RuleAction, SessionFacts } from "./types.js";
 
 export interface ShellFacts {
   /** Alias name → value (bash `alias -p`, zsh `alias -L`). */
@@ -277,12 +279,13 @@ function lineVerdict(commands: readonly CommandVerdict[]): LineVerdict {
   return { status: "complete", decision, rule, reason, risk, commands };
 }
 
-/** Pure: the decision for a line about to run in an interactive shell. */
+/** Pure: the decision for a line about to run in an interactive shell (with its signals, given `session` facts). */
 export function decideInteractiveLine(
   policy: Policy,
   entry: AccessEntry,
   line: string,
   facts: ShellFacts,
+  session?: SessionFacts,
 ): LineVerdict {
   const extraction = extractCommands(line);
   if (extraction.status !== "complete") return decideCommandLine(policy, entry, extraction);
@@ -307,5 +310,6 @@ export function decideInteractiveLine(
   });
   const whole = lineFinding(line, collected);
   const extra = whole === undefined ? collected.findings : [...collected.findings, whole];
-  return lineVerdict([...checked, ...extra.map((finding) => unverified(entry, finding))]);
+  const verdict = lineVerdict([...checked, ...extra.map((finding) => unverified(entry, finding))]);
+  return withLineSignals(policy, entry, verdict, collected.commands, session);
 }

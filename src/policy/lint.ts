@@ -6,7 +6,8 @@
 // own; identical regexes). Anything else (word pattern vs regex, globs vs
 // globs) is never reported. Forwarding: a destination already allowed by an
 // earlier one of the same entry, and forwarding on an entry that denies the
-// session (it never applies).
+// session (it never applies). Signal rules: `off_hours` without
+// `signals.business_hours` (the rule never fires).
 import { destinationCovers } from "./forwarding.js";
 import { basename, type WordMatcher } from "./glob.js";
 import {
@@ -16,7 +17,7 @@ import {
   type LongOptionPattern,
   type WordPattern,
 } from "./match.js";
-import type { AccessEntry, Policy, Rule } from "./types.js";
+import type { AccessEntry, Policy, Rule, SignalSettings } from "./types.js";
 
 export interface PolicyWarning {
   readonly file: string;
@@ -119,7 +120,18 @@ export function lintPolicy(policy: Policy): PolicyWarning[] {
   return [
     ...shadowed,
     ...policy.access.flatMap((entry) => [...entryWarnings(entry), ...forwardingWarnings(entry)]),
+    ...signalWarnings(policy.signals),
   ];
+}
+
+/** Signal rules that can never fire because they need business hours nobody set. */
+function signalWarnings(signals: SignalSettings): PolicyWarning[] {
+  if (signals.business_hours !== undefined) return [];
+  return signals.rules.flatMap((rule) => {
+    if (rule.when?.off_hours !== true) return [];
+    const message = `signal rule "${rule.name}" uses off_hours but no file sets signals.business_hours: it never fires`;
+    return [{ ...rule.source, message }];
+  });
 }
 
 /** An entry that lets users in but lists no rulesets denies every command they run. */

@@ -1,9 +1,10 @@
 // Command patterns (SPEC §5.4–5.5): compiles a ruleset's patterns once
-// (cached per Ruleset object, so the hot path never parses), turns an
-// extracted command into a view built once per command, and matches one rule
-// against one view with three outcomes: NO, YES (matches whatever the dynamic
-// words hold, or without needing them) and MAYBE (would match for some value
-// of a dynamic word). Choices where the spec is silent:
+// (cached per Ruleset object, so the hot path never parses; signal rules
+// reuse the same compiling and program index), turns an extracted command
+// into a view built once per command, and matches one rule against one view
+// with three outcomes: NO, YES (matches whatever the dynamic words hold, or
+// without needing them) and MAYBE (would match for some value of a dynamic
+// word). Choices where the spec is silent:
 // - a pattern word in double quotes is literal (no globs, never an option);
 //   an unquoted `--` ends the pattern's options;
 // - `--opt` matches the option with or without a value; `--opt=glob` matches
@@ -17,7 +18,7 @@
 // - regex rules see dynamic words as written and never give MAYBE.
 import type { ArgWord, ExtractedCommand } from "./command-types.js";
 import { basename, compileGlob, escapeGlob, normalizePath, type WordMatcher } from "./glob.js";
-import type { Rule, Ruleset } from "./types.js";
+import type { Pattern, Rule, Ruleset } from "./types.js";
 
 export const NO = 0;
 export const MAYBE = 1;
@@ -54,15 +55,19 @@ export interface CompiledRule {
   readonly alternatives: readonly CompiledAlternative[];
 }
 
-export interface CompiledRuleset {
+/** Which of a list of compiled patterns can concern a command, by the command's program name. */
+export interface ProgramIndex {
+  /** Indices to try, in order, for a command whose basename is the key. */
+  readonly byProgram: ReadonlyMap<string, readonly number[]>;
+  /** Indices for any other literal program (patterns whose program is not one literal name). */
+  readonly generic: readonly number[];
+  /** Every index, for a dynamic program. */
+  readonly all: readonly number[];
+}
+
+export interface CompiledRuleset extends ProgramIndex {
   readonly ruleset: Ruleset;
   readonly rules: readonly CompiledRule[];
-  /** Rule indices to try, in order, for a command whose basename is the key. */
-  readonly byProgram: ReadonlyMap<string, readonly number[]>;
-  /** Rule indices for any other literal program (rules whose program is not one literal name). */
-  readonly generic: readonly number[];
-  /** Every rule index, for a dynamic program. */
-  readonly all: readonly number[];
 }
 
 /** One positional argument of a command: normalized literal text, or a dynamic word's source. */
@@ -172,15 +177,20 @@ export function compileWordPattern(text: string, exact: boolean): WordPattern | 
   };
 }
 
+/** A pattern's alternatives compiled; empty when every one is an empty string (it never matches). */
+export function compilePattern(pattern: Pattern, exact: boolean): CompiledAlternative[] {
+  if (pattern.kind === "regex") return [{ kind: "regex", regex: pattern.regex }];
+  return pattern.alternatives.flatMap((text) => compileWordPattern(text, exact) ?? []);
+}
+
 function compileRule(rule: Rule): CompiledRule {
-  const { pattern } = rule;
-  if (pattern.kind === "regex") {
-    return { rule, alternatives: [{ kind: "regex", regex: pattern.regex }] };
-  }
-  const alternatives = pattern.alternatives.flatMap(
-    (text) => compileWordPattern(text, rule.exact) ?? [],
-  );
-  return { rule, alternatives };
+  return { rule, alternatives: compilePattern(rule.pattern, rule.exact) };
+}
+
+/** A pattern as explanations show it: `"a" or "b"`, `/regex/`. */
+export function describePattern(pattern: Pattern): string {
+  if (pattern.kind === "regex") return `/${pattern.regex.source}/`;
+  return pattern.alternatives.map((text) => JSON.stringify(text)).join(" or ");
 }
 
 /** The basename every command an alternative matches has, when it is one literal name. */
@@ -190,10 +200,10 @@ function programKey(alternative: CompiledAlternative): string | undefined {
   return literal === undefined ? undefined : basename(literal);
 }
 
-/** The basenames a rule can match, or undefined when it may match any program. */
-function ruleKeys(rule: CompiledRule): Set<string> | undefined {
+/** The basenames a pattern can match, or undefined when it may match any program. */
+function programKeys(alternatives: readonly CompiledAlternative[]): Set<string> | undefined {
   const keys = new Set<string>();
-  for (const alternative of rule.alternatives) {
+  for (const alternative of alternatives) {
     const key = programKey(alternative);
     if (key === undefined) return undefined;
     keys.add(key);
@@ -201,12 +211,15 @@ function ruleKeys(rule: CompiledRule): Set<string> | undefined {
   return keys;
 }
 
-function indexRules(rules: readonly CompiledRule[]) {
+/** Indexes compiled patterns (rules, signal rules) by the program names they can match. */
+export function indexByProgram(
+  patterns: readonly { readonly alternatives: readonly CompiledAlternative[] }[],
+): ProgramIndex {
   const keyed = new Map<string, number[]>();
   const generic: number[] = [];
-  rules.forEach((rule, index) => {
-    if (rule.alternatives.length === 0) return;
-    const keys = ruleKeys(rule);
+  patterns.forEach((pattern, index) => {
+    if (pattern.alternatives.length === 0) return;
+    const keys = programKeys(pattern.alternatives);
     if (keys === undefined) generic.push(index);
     for (const key of keys ?? []) {
       const indices = keyed.get(key);
@@ -221,7 +234,7 @@ function indexRules(rules: readonly CompiledRule[]) {
       [...indices, ...generic].sort((a, b) => a - b),
     );
   }
-  return { byProgram, generic, all: rules.map((_, index) => index) };
+  return { byProgram, generic, all: patterns.map((_, index) => index) };
 }
 
 const compiledRulesets = new WeakMap<Ruleset, CompiledRuleset>();
@@ -231,7 +244,7 @@ export function compileRuleset(ruleset: Ruleset): CompiledRuleset {
   const cached = compiledRulesets.get(ruleset);
   if (cached !== undefined) return cached;
   const rules = ruleset.rules.map(compileRule);
-  const compiled = { ruleset, rules, ...indexRules(rules) };
+  const compiled = { ruleset, rules, ...indexByProgram(rules) };
   compiledRulesets.set(ruleset, compiled);
   return compiled;
 }
@@ -303,10 +316,10 @@ export function viewCommand(command: ExtractedCommand): CommandView {
   };
 }
 
-/** Rule indices worth trying for this command, in rule order. */
-export function candidateRules(compiled: CompiledRuleset, view: CommandView): readonly number[] {
-  if (view.basename === undefined) return compiled.all;
-  return compiled.byProgram.get(view.basename) ?? compiled.generic;
+/** Indices worth trying for this command, in order. */
+export function candidateRules(index: ProgramIndex, view: CommandView): readonly number[] {
+  if (view.basename === undefined) return index.all;
+  return index.byProgram.get(view.basename) ?? index.generic;
 }
 
 // ---- matching ---------------------------------------------------------------
@@ -424,8 +437,16 @@ export function alternativeOutcome(alternative: CompiledAlternative, view: Comma
 
 /** The best outcome over the rule's alternatives. */
 export function matchRule(rule: CompiledRule, view: CommandView): MatchOutcome {
+  return matchAlternatives(rule.alternatives, view);
+}
+
+/** The best outcome over a compiled pattern's alternatives. */
+export function matchAlternatives(
+  alternatives: readonly CompiledAlternative[],
+  view: CommandView,
+): MatchOutcome {
   let best: MatchOutcome = NO;
-  for (const alternative of rule.alternatives) {
+  for (const alternative of alternatives) {
     const outcome = alternativeOutcome(alternative, view);
     if (outcome === YES) return YES;
     if (outcome === MAYBE) best = MAYBE;

@@ -1,11 +1,13 @@
 // Builds one Policy from the texts of policy files (pure: no I/O). Each file
 // is parsed and validated on its own; the results are merged in the order
-// given (targets, rulesets, access entries concatenated), duplicate names and
-// unknown references are reported. Every problem of every file is collected
+// given (targets, rulesets, access entries and signal rules concatenated),
+// duplicate names, unknown references and settings made in two files are
+// reported. Every problem of every file is collected
 // and thrown as one ConfigError, `FILE:LINE:COL: path: message` per line.
 import { ConfigError } from "../util/errors.js";
 import {
   formatLocation,
+  formatYamlPath,
   type Problem,
   parseAndValidate,
   type SourceLocation,
@@ -14,16 +16,32 @@ import {
   type YamlSource,
 } from "../util/yaml-source.js";
 import { CidrSet } from "./cidr.js";
+import type { Schedule } from "./schedule.js";
 import {
+  DEFAULT_BEHAVIOUR,
   type PolicyFile,
   policyFileSchema,
   type RawAccessEntry,
   type RawRule,
   type RawRuleset,
+  type RawSignalRule,
   type RawTarget,
+  type RawTargetSelection,
   RESERVED_TARGET_NAMES,
 } from "./schema.js";
-import type { AccessEntry, Pattern, Policy, Rule, RuleAction, Ruleset, Target } from "./types.js";
+import type {
+  AccessEntry,
+  BehaviourSettings,
+  Pattern,
+  Policy,
+  Rule,
+  RuleAction,
+  Ruleset,
+  SignalCondition,
+  SignalRule,
+  Target,
+  TargetSelection,
+} from "./types.js";
 
 export interface PolicyFileText {
   /** Shown in problems; load.ts passes the directory joined with the file name. */
@@ -40,11 +58,13 @@ interface Named {
   readonly source: SourceLocation;
 }
 
-/** The policy-level `masking:` default, and where it was set. */
-interface PolicyMasking {
-  settings?: NonNullable<PolicyFile["masking"]>;
+/** A policy-level setting at most one file may make (`masking:`, `signals.behaviour`…), and where. */
+interface FileSetting<T> {
+  value?: T;
   source?: SourceLocation;
 }
+
+type MaskingSettings = NonNullable<PolicyFile["masking"]>;
 
 /** Merges the files in the order given (callers sort by name). Throws ConfigError listing every problem. */
 export function parsePolicyFiles(files: readonly PolicyFileText[]): Policy {
@@ -52,7 +72,10 @@ export function parsePolicyFiles(files: readonly PolicyFileText[]): Policy {
   const parsed = files.flatMap((file) => parseFile(file, problems));
   const merger = new PolicyMerger(problems);
   for (const file of parsed) merger.addDefinitions(file);
-  for (const file of parsed) merger.addAccess(file);
+  for (const file of parsed) {
+    merger.addAccess(file);
+    merger.addSignals(file);
+  }
   if (problems.length > 0)
     throw new ConfigError(sortProblems(problems).map((problem) => problem.text));
   return merger.policy();
@@ -71,7 +94,11 @@ class PolicyMerger {
   readonly #rulesets = new Map<string, Ruleset>();
   readonly #access: AccessEntry[] = [];
   readonly #accessNames = new Map<string, AccessEntry>();
-  readonly #masking: PolicyMasking = {};
+  readonly #masking: FileSetting<MaskingSettings> = {};
+  readonly #signalRules: SignalRule[] = [];
+  readonly #signalNames = new Map<string, SignalRule>();
+  readonly #businessHours: FileSetting<Schedule> = {};
+  readonly #behaviour: FileSetting<BehaviourSettings> = {};
 
   constructor(problems: Problem[]) {
     this.#problems = problems;
@@ -95,7 +122,7 @@ class PolicyMerger {
         this.#rulesets.set(name, buildRuleset(name, raw, source, path));
       }
     }
-    if (data.masking !== undefined) this.#setMasking(data.masking, source);
+    if (data.masking !== undefined) this.#setOnce(this.#masking, data.masking, source, ["masking"]);
   }
 
   addAccess({ source, data }: ParsedFile): void {
@@ -110,18 +137,52 @@ class PolicyMerger {
     });
   }
 
+  /** Signal rules (after every file's targets), `business_hours` and `behaviour` of one file. */
+  addSignals({ source, data }: ParsedFile): void {
+    if (data.signals === undefined) return;
+    const { business_hours, behaviour, rules } = data.signals;
+    if (business_hours !== undefined) {
+      this.#setOnce(this.#businessHours, business_hours, source, ["signals", "business_hours"]);
+    }
+    if (behaviour !== undefined) {
+      this.#setOnce(this.#behaviour, behaviour, source, ["signals", "behaviour"]);
+    }
+    rules.forEach((raw, index) => {
+      const path = ["signals", "rules", index];
+      const targets = raw.when?.targets;
+      if (targets !== undefined) this.#checkTargets(targets, source, [...path, "when", "targets"]);
+      if (!this.#isNew(this.#signalNames, raw.name, "signal rule", source, [...path, "name"]))
+        return;
+      const rule = buildSignalRule(raw, source.locate(path));
+      this.#signalNames.set(rule.name, rule);
+      this.#signalRules.push(rule);
+    });
+  }
+
   policy(): Policy {
-    return { targets: this.#targets, rulesets: this.#rulesets, access: this.#access };
+    const businessHours = this.#businessHours.value;
+    return {
+      targets: this.#targets,
+      rulesets: this.#rulesets,
+      access: this.#access,
+      signals: {
+        rules: this.#signalRules,
+        behaviour: this.#behaviour.value ?? DEFAULT_BEHAVIOUR,
+        ...(businessHours === undefined ? {} : { business_hours: businessHours }),
+      },
+    };
+  }
+
+  #checkTargets(selection: RawTargetSelection, source: YamlSource, path: YamlPath): void {
+    selection.names.forEach((name, index) => {
+      if (!this.#targets.has(name)) {
+        this.#problems.push(source.problem([...path, "names", index], `unknown target "${name}"`));
+      }
+    });
   }
 
   #checkReferences(raw: RawAccessEntry, source: YamlSource, path: YamlPath): void {
-    raw.targets.names.forEach((name, index) => {
-      if (!this.#targets.has(name)) {
-        this.#problems.push(
-          source.problem([...path, "targets", "names", index], `unknown target "${name}"`),
-        );
-      }
-    });
+    this.#checkTargets(raw.targets, source, [...path, "targets"]);
     raw.commands.forEach((name, index) => {
       if (!this.#rulesets.has(name)) {
         this.#problems.push(
@@ -131,15 +192,15 @@ class PolicyMerger {
     });
   }
 
-  #setMasking(settings: NonNullable<PolicyFile["masking"]>, source: YamlSource): void {
-    const first = this.#masking.source;
+  #setOnce<T>(setting: FileSetting<T>, value: T, source: YamlSource, path: YamlPath): void {
+    const first = setting.source;
     if (first === undefined) {
-      this.#masking.settings = settings;
-      this.#masking.source = source.locate(["masking"], "key");
+      setting.value = value;
+      setting.source = source.locate(path, "key");
       return;
     }
-    const message = `masking is set in more than one file (first at ${formatLocation(first)})`;
-    this.#problems.push(source.problem(["masking"], message, "key"));
+    const message = `${formatYamlPath(path)} is set in more than one file (first at ${formatLocation(first)})`;
+    this.#problems.push(source.problem(path, message, "key"));
   }
 
   #isNew(
@@ -231,7 +292,7 @@ function buildAccessEntry(
   raw: RawAccessEntry,
   source: YamlSource,
   path: YamlPath,
-  masking: PolicyMasking,
+  masking: FileSetting<MaskingSettings>,
 ): AccessEntry {
   const { targets, from, files, mask, mask_input, masking: entryMasking, ...rest } = raw;
   const detectors = (specs: RawAccessEntry["mask"]) =>
@@ -239,10 +300,7 @@ function buildAccessEntry(
   return {
     ...rest,
     source: source.locate(path),
-    targets: {
-      names: targets.names,
-      ...(targets.labels === undefined ? {} : { labels: new Map(Object.entries(targets.labels)) }),
-    },
+    targets: buildTargetSelection(targets),
     ...(from === undefined ? {} : { from: new CidrSet(from) }),
     files: files.map((rule, index) => ({
       action: rule.allow === undefined ? "deny" : "allow",
@@ -251,6 +309,41 @@ function buildAccessEntry(
     })),
     mask: detectors(mask),
     mask_input: mask_input === true ? detectors(mask) : detectors(mask_input || []),
-    mask_recording_only: (entryMasking ?? masking.settings)?.recording_only ?? false,
+    mask_recording_only: (entryMasking ?? masking.value)?.recording_only ?? false,
+  };
+}
+
+function buildTargetSelection(raw: RawTargetSelection): TargetSelection {
+  return {
+    names: raw.names,
+    ...(raw.labels === undefined ? {} : { labels: new Map(Object.entries(raw.labels)) }),
+  };
+}
+
+function buildSignalRule(raw: RawSignalRule, location: SourceLocation): SignalRule {
+  const { commands, except, paths, direction, when, ...rest } = raw;
+  return {
+    ...rest,
+    source: location,
+    ...(commands === undefined ? {} : { commands: toPattern(commands) }),
+    ...(except === undefined ? {} : { except: toPattern(except) }),
+    ...(paths === undefined
+      ? {}
+      : {
+          paths: {
+            globs: typeof paths === "string" ? [paths] : paths,
+            ...(direction === undefined ? {} : { direction }),
+          },
+        }),
+    ...(when === undefined ? {} : { when: buildSignalCondition(when) }),
+  };
+}
+
+function buildSignalCondition(raw: NonNullable<RawSignalRule["when"]>): SignalCondition {
+  const { targets, from_outside, ...rest } = raw;
+  return {
+    ...rest,
+    ...(targets === undefined ? {} : { targets: buildTargetSelection(targets) }),
+    ...(from_outside === undefined ? {} : { from_outside: new CidrSet(from_outside) }),
   };
 }

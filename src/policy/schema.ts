@@ -1,15 +1,17 @@
-// Strict zod schemas for one policy file (`targets`, `rulesets`, `access`):
-// structure, types, value formats and per-item consistency. Checks that need
-// the whole merged policy (duplicate names, references) live in parse.ts.
+// Strict zod schemas for one policy file (`targets`, `rulesets`, `access`,
+// `signals`): structure, types, value formats and per-item consistency, and
+// the defaults of `signals.behaviour`. Checks that need the whole merged
+// policy (duplicate names, references) live in parse.ts.
 import { z } from "zod";
 import { unsafeRegexReason } from "../masking/custom-detector.js";
-import { durationSchema, sizeSchema } from "../util/units.js";
+import { durationSchema, parseDuration, parseSize, sizeSchema } from "../util/units.js";
 import { parsedString } from "../util/yaml-source.js";
 import { parseHostPort } from "./address.js";
 import { parseCidr } from "./cidr.js";
 import { type ForwardingRules, parseDestinationPattern } from "./forwarding.js";
 import { publicKeyLineSchema } from "./public-key.js";
 import { checkTimeZone, parseHours, WEEKDAYS } from "./schedule.js";
+import type { BehaviourSettings, WindowedSignal } from "./types.js";
 
 /** Names of targets, rulesets, access entries and vault entries. */
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -175,22 +177,26 @@ const forwardingSchema = z
 /** Where masking applies: `recording_only` keeps the user's screen unmasked (the recording still is). */
 const maskingSchema = z.strictObject({ recording_only: z.boolean() });
 
+const targetSelectionSchema = z
+  .strictObject({ names: z.array(nameSchema).default([]), labels: labelsSchema.optional() })
+  .refine((t) => t.names.length > 0 || t.labels !== undefined, {
+    error: "needs names or labels",
+  })
+  .refine((t) => t.labels === undefined || Object.keys(t.labels).length > 0, {
+    error: "labels must not be empty (it would match every target)",
+    path: ["labels"],
+  });
+
+const cidrListSchema = z.array(parsedString(parseCidr)).min(1);
+
 const accessEntrySchema = z
   .strictObject({
     name: nameSchema,
     subjects: principalsSchema,
-    targets: z
-      .strictObject({ names: z.array(nameSchema).default([]), labels: labelsSchema.optional() })
-      .refine((t) => t.names.length > 0 || t.labels !== undefined, {
-        error: "needs names or labels",
-      })
-      .refine((t) => t.labels === undefined || Object.keys(t.labels).length > 0, {
-        error: "labels must not be empty (it would match every target)",
-        path: ["labels"],
-      }),
+    targets: targetSelectionSchema,
     logins: z.array(loginSchema).min(1).optional(),
     when: scheduleSchema.optional(),
-    from: z.array(parsedString(parseCidr)).min(1).optional(),
+    from: cidrListSchema.optional(),
     session: z.enum(["allow", "deny", "approve"]).default("allow"),
     approval: approvalSchema.optional(),
     max_session: durationSchema.optional(),
@@ -246,6 +252,134 @@ const rulesetSchema = z.strictObject({
   rules: z.array(ruleSchema).default([]),
 });
 
+// ---- signals (docs/policy.md "Signal rules", docs/signals.md) ----
+
+/** `signals.behaviour` when no file sets it, and each key's default when a file leaves it out. */
+export const DEFAULT_BEHAVIOUR: BehaviourSettings = {
+  lookback: parseDuration("30d"),
+  min_history: 3,
+  first_target: 20,
+  first_label: 30,
+  new_network: 20,
+  off_hours: 15,
+  unusual_hour: { score: 15, min_history: 10 },
+  denial_streak: { count: 3, within: parseDuration("2m"), score: 30 },
+  privileged_burst: { count: 5, within: parseDuration("1m"), min_risk: 30, score: 30 },
+  download_volume: { factor: 10, floor: parseSize("100MB"), score: 40 },
+  approval_fanout: { count: 5, within: parseDuration("15m"), score: 25 },
+  denial_override: { within: parseDuration("10m"), score: 20 },
+};
+
+const SIGNAL_RULE_NAME = /^[a-z0-9][a-z0-9-]*$/;
+const percentSchema = z.number().int().min(0).max(100);
+/** A behavioural signal's score: 0 turns it off. */
+const behaviourScoreSchema = percentSchema;
+const historySchema = z.number().int().min(0);
+
+function windowedShape(preset: WindowedSignal) {
+  return {
+    count: z.number().int().min(1).default(preset.count),
+    within: durationSchema.default(preset.within),
+    score: behaviourScoreSchema.default(preset.score),
+  };
+}
+
+const defaults = DEFAULT_BEHAVIOUR;
+
+const behaviourSchema = z.strictObject({
+  lookback: durationSchema.default(defaults.lookback),
+  min_history: historySchema.default(defaults.min_history),
+  first_target: behaviourScoreSchema.default(defaults.first_target),
+  first_label: behaviourScoreSchema.default(defaults.first_label),
+  new_network: behaviourScoreSchema.default(defaults.new_network),
+  off_hours: behaviourScoreSchema.default(defaults.off_hours),
+  unusual_hour: z
+    .strictObject({
+      score: behaviourScoreSchema.default(defaults.unusual_hour.score),
+      min_history: historySchema.default(defaults.unusual_hour.min_history),
+    })
+    .default(defaults.unusual_hour),
+  denial_streak: z
+    .strictObject(windowedShape(defaults.denial_streak))
+    .default(defaults.denial_streak),
+  privileged_burst: z
+    .strictObject({
+      ...windowedShape(defaults.privileged_burst),
+      min_risk: percentSchema.default(defaults.privileged_burst.min_risk),
+    })
+    .default(defaults.privileged_burst),
+  download_volume: z
+    .strictObject({
+      factor: z.number().positive().default(defaults.download_volume.factor),
+      floor: sizeSchema.default(defaults.download_volume.floor),
+      score: behaviourScoreSchema.default(defaults.download_volume.score),
+    })
+    .default(defaults.download_volume),
+  approval_fanout: z
+    .strictObject(windowedShape(defaults.approval_fanout))
+    .default(defaults.approval_fanout),
+  denial_override: z
+    .strictObject({
+      within: durationSchema.default(defaults.denial_override.within),
+      score: behaviourScoreSchema.default(defaults.denial_override.score),
+    })
+    .default(defaults.denial_override),
+});
+
+const signalConditionSchema = z
+  .strictObject({
+    targets: targetSelectionSchema.optional(),
+    logins: z.array(loginSchema).min(1).optional(),
+    subjects: principalsSchema.optional(),
+    off_hours: z.boolean().optional(),
+    from_outside: cidrListSchema.optional(),
+  })
+  .refine((when) => Object.keys(when).length > 0, {
+    error: "needs at least one of targets, logins, subjects, off_hours, from_outside",
+  });
+
+const signalRuleSchema = z
+  .strictObject({
+    name: z.string().regex(SIGNAL_RULE_NAME, {
+      error: "must start with a lower-case letter or digit and contain only a-z, 0-9 and '-'",
+    }),
+    commands: patternSchema.optional(),
+    except: patternSchema.optional(),
+    exact: z.boolean().default(false),
+    paths: z
+      .union([textSchema, z.array(textSchema).min(1)], {
+        error: "expected a glob or a list of globs",
+      })
+      .optional(),
+    direction: z.enum(["download", "upload"]).optional(),
+    when: signalConditionSchema.optional(),
+    score: z.number().int().min(1).max(100),
+    action: z.enum(["warn", "approve", "deny", "end-session"]).optional(),
+    reason: textSchema.optional(),
+  })
+  .refine((rule) => rule.direction === undefined || rule.paths !== undefined, {
+    error: "direction only applies with paths",
+    path: ["direction"],
+  })
+  .refine((rule) => rule.except === undefined || rule.commands !== undefined, {
+    error: "except only applies with commands",
+    path: ["except"],
+  })
+  .refine(
+    (rule) => rule.commands !== undefined || rule.paths !== undefined || rule.when !== undefined,
+    {
+      error: "a signal rule without commands or paths needs when",
+    },
+  );
+
+const signalsSchema = z.strictObject({
+  /** Set in one file at most. */
+  business_hours: scheduleSchema.optional(),
+  /** Set in one file at most. */
+  behaviour: behaviourSchema.optional(),
+  rules: z.array(signalRuleSchema).default([]),
+});
+
 export const policyFileSchema = z
   .strictObject({
     targets: z.record(nameSchema, targetSchema).default({}),
@@ -253,6 +387,7 @@ export const policyFileSchema = z
     access: z.array(accessEntrySchema).default([]),
     /** The default for every access entry's `masking` (set in one file at most). */
     masking: maskingSchema.optional(),
+    signals: signalsSchema.optional(),
   })
   .prefault({});
 
@@ -261,3 +396,6 @@ export type RawTarget = PolicyFile["targets"][string];
 export type RawAccessEntry = PolicyFile["access"][number];
 export type RawRuleset = PolicyFile["rulesets"][string];
 export type RawRule = RawRuleset["rules"][number];
+export type RawTargetSelection = RawAccessEntry["targets"];
+export type RawSignals = NonNullable<PolicyFile["signals"]>;
+export type RawSignalRule = RawSignals["rules"][number];

@@ -1,7 +1,8 @@
 // Policy test files (SPEC §5.7, `*.test.yaml`): cases of "this user, this
-// target, this command line → this decision", parsed and validated with
-// their source locations (pure: the caller reads the files). Problems are
-// `FILE:LINE:COL: path: message`, all files' problems thrown together.
+// target, this command line → this decision (and these signals)", parsed and
+// validated with their source locations (pure: the caller reads the files).
+// Problems are `FILE:LINE:COL: path: message`, all files' problems thrown
+// together.
 import { z } from "zod";
 import { ConfigError } from "../util/errors.js";
 import {
@@ -30,6 +31,8 @@ export interface PolicyTestCase {
   readonly expect: RuleAction;
   /** When present, the rule that decided the line must be this one. */
   readonly expect_rule?: string;
+  /** When present, exactly these policy signal rules must fire on the line (`[]`: none). */
+  readonly signals?: readonly string[];
   readonly source: SourceLocation;
 }
 
@@ -58,6 +61,7 @@ const testCaseSchema = z.strictObject({
   command: z.string(),
   expect: action,
   expect_rule: name.optional(),
+  signals: z.array(name).optional(),
 });
 
 const testFileSchema = z.strictObject({ tests: z.array(testCaseSchema) });

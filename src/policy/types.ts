@@ -141,4 +141,128 @@ export interface Policy {
   readonly rulesets: ReadonlyMap<string, Ruleset>;
   /** In file order (files in lexical name order); first match wins. */
   readonly access: readonly AccessEntry[];
+  /** Signal rules of every file in file order; behaviour and business hours from at most one file. */
+  readonly signals: SignalSettings;
+}
+
+// ---- Insider-threat signals (docs/signals.md) ----
+
+/** What a signal does besides adding its score: `end-session` denies the line and ends the session. */
+export type SignalAction = "warn" | "approve" | "deny" | "end-session";
+
+/** Where a signal comes from: a policy rule, the user's behaviour, or the bastion's own integrity checks. */
+export type SignalSource = "policy" | "behaviour" | "integrity";
+
+/** Evidence values kept with a signal (never secrets: command text is as the audit keeps it). */
+export type SignalEvidence = Readonly<
+  Record<string, string | number | boolean | readonly string[]>
+>;
+
+/** One signal raised in a session. */
+export interface SignalHit {
+  /** A policy rule's `name`; a behavioural signal's name (`first-target`…); an integrity check's (`unverified`…). */
+  readonly rule: string;
+  readonly source: SignalSource;
+  /** Added to the session's risk score (0–1000). */
+  readonly score: number;
+  /** One explainable sentence: "alice has never accessed env=prod in 30 days". */
+  readonly reason: string;
+  readonly evidence: SignalEvidence;
+  readonly action?: SignalAction;
+}
+
+/** Session facts a signal rule's `when:` may test (all that are given must hold). */
+export interface SignalCondition {
+  readonly targets?: TargetSelection;
+  readonly logins?: readonly string[];
+  readonly subjects?: Principals;
+  /** Only outside `signals.business_hours` (never when no business hours are set). */
+  readonly off_hours?: boolean;
+  /** Only when the session's source address is outside these networks. */
+  readonly from_outside?: CidrSet;
+}
+
+/** Transfer paths a signal rule matches (sftp, scp, rsync), with the same globs as `files:` rules. */
+export interface SignalPaths {
+  readonly globs: readonly string[];
+  /** Absent: both directions. */
+  readonly direction?: "download" | "upload";
+}
+
+/**
+ * A `signals.rules` entry. It fires on a command line when `commands` matches
+ * one of the line's simple commands (and `except` matches none of them), on a
+ * file transfer when `paths` matches, and once at session start when it has
+ * neither; `when` narrows all three. Every firing rule adds its score; its
+ * action is combined with the command's own decision (most severe wins).
+ */
+export interface SignalRule {
+  readonly name: string;
+  readonly source: SourceLocation;
+  readonly score: number;
+  readonly action?: SignalAction;
+  readonly reason?: string;
+  readonly commands?: Pattern;
+  readonly except?: Pattern;
+  /** As a command rule's `exact:`. */
+  readonly exact: boolean;
+  readonly paths?: SignalPaths;
+  readonly when?: SignalCondition;
+}
+
+/** A behavioural signal counted over a sliding window. */
+export interface WindowedSignal {
+  /** How many events within `within` raise it. */
+  readonly count: number;
+  /** ms */
+  readonly within: number;
+  /** 0 turns it off. */
+  readonly score: number;
+}
+
+/** `signals.behaviour` (defaults in docs/signals.md); a score of 0 turns a signal off. */
+export interface BehaviourSettings {
+  /** ms of history the baselines look at (default 30d). */
+  readonly lookback: number;
+  /** Sessions in the lookback a user needs before novelty signals (first target/label, new network) fire (default 3). */
+  readonly min_history: number;
+  readonly first_target: number;
+  readonly first_label: number;
+  readonly new_network: number;
+  /** Outside `signals.business_hours`. */
+  readonly off_hours: number;
+  /** Outside the hours this user usually starts sessions (needs `min_history` sessions of its own). */
+  readonly unusual_hour: { readonly score: number; readonly min_history: number };
+  /** Denied lines in a row within a window. */
+  readonly denial_streak: WindowedSignal;
+  /** Commands with risk ≥ `min_risk` in quick succession. */
+  readonly privileged_burst: WindowedSignal & { readonly min_risk: number };
+  /** Bytes downloaded in the session above `factor` × the user's usual (90th percentile), and above `floor`. */
+  readonly download_volume: {
+    readonly factor: number;
+    /** bytes */
+    readonly floor: number;
+    readonly score: number;
+  };
+  /** After an approval request, `count` more commands of the same program within `within`. */
+  readonly approval_fanout: WindowedSignal;
+  /** A line denied, then within `within` a line running the same program allowed or approved. */
+  readonly denial_override: { readonly within: number; readonly score: number };
+}
+
+export interface SignalSettings {
+  readonly rules: readonly SignalRule[];
+  readonly behaviour: BehaviourSettings;
+  readonly business_hours?: Schedule;
+}
+
+/** What signal rules may know about the session a line, transfer or start belongs to (pure input). */
+export interface SessionFacts {
+  readonly user: string;
+  readonly groups: readonly string[];
+  readonly target: Target;
+  readonly login: string;
+  readonly sourceIp: string;
+  /** When the line is decided (for `off_hours`). */
+  readonly at: Date;
 }

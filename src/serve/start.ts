@@ -18,6 +18,7 @@ import { type RunningHttpServer, startConfiguredHttpServer } from "../http/index
 import { DetectionPool } from "../masking/detection-pool.js";
 import { parsePrivateKey, publicKeyFromBlob } from "../openssh/keys.js";
 import { createLocalRecordingStore, loadAuditKey } from "../recording/index.js";
+import { signalsFromConfig } from "../signals/from-config.js";
 import type { BastionContext } from "../ssh/context.js";
 import { type RunningBastion, type SshListen, startBastion } from "../ssh/server.js";
 import { openAuditIndex } from "../store/index.js";
@@ -91,6 +92,7 @@ export async function startServer(
   const trust = loadTrust(loaded, audit);
 
   const servedRecordings = createSessionRecordings(recordings);
+  const signals = signalsFromConfig(config, index, audit, now);
   const context: BastionContext = {
     audit,
     now,
@@ -105,12 +107,14 @@ export async function startServer(
     approvals,
     approvalTimeoutMs: config.approvals.timeout,
     maskingDetection: new DetectionPool(), // its threads start with the first masked channel
+    signals: signals.service,
   };
   const release = () => {
     void context.maskingDetection.terminate();
     trust.revocation.close(); // its watcher would keep the process alive
     policy.close();
     approvals.close();
+    signals.close();
     index.close();
   };
   let ssh: RunningBastion;
@@ -166,6 +170,7 @@ export async function startServer(
       trust.revocation.close();
       policy.close();
       approvals.close();
+      signals.close();
       audit.emit("server.stop", { reason });
       audit.flush();
       index.close();

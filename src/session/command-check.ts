@@ -4,6 +4,7 @@
 // closed when the entry is gone or the evaluation throws. Exec requests use
 // the command policy alone; lines typed in an interactive shell also get the
 // shell's aliases, functions and `on_unverified` (src/policy/interactive.ts).
+// Given the session's facts, both also raise the policy's signal rules.
 
 import type { LineVerdict } from "../policy/command-types.js";
 import {
@@ -12,30 +13,33 @@ import {
   decideInteractiveLine,
   extractCommands,
   type Policy,
+  type SessionFacts,
   type ShellFacts,
 } from "../policy/index.js";
 import { errorMessage } from "../util/errors.js";
 
-/** An exec request's command line. */
+/** An exec request's command line (with its signals, given the session's `facts`). */
 export function decideSessionLine(
   policy: Policy,
   accessEntryName: string | undefined,
   line: string,
+  facts?: SessionFacts,
 ): LineVerdict {
   return decideForEntry(policy, accessEntryName, (entry) =>
-    decideCommandLine(policy, entry, extractCommands(line)),
+    decideCommandLine(policy, entry, extractCommands(line), facts),
   );
 }
 
-/** A complete line about to run in an interactive shell whose startup files gave `facts`. */
+/** A complete line about to run in an interactive shell whose startup files gave `shellFacts`. */
 export function decideShellLine(
   policy: Policy,
   accessEntryName: string | undefined,
   line: string,
-  facts: ShellFacts,
+  shellFacts: ShellFacts,
+  facts?: SessionFacts,
 ): LineVerdict {
   return decideForEntry(policy, accessEntryName, (entry) =>
-    decideInteractiveLine(policy, entry, line, facts),
+    decideInteractiveLine(policy, entry, line, shellFacts, facts),
   );
 }
 

@@ -18,9 +18,11 @@ import {
   decideTransfer,
   recognizeTransfer,
   type TransferCommand,
+  type TransferVerdict,
 } from "../policy/transfer-commands.js";
 import { decideSessionLine, decideShellLine, explainVerdict } from "../session/command-check.js";
 import { SessionTransfers } from "../sftp/index.js";
+import type { IntegrityCheck, SessionSignals } from "../signals/session-signals.js";
 import {
   type ApprovalGateContext,
   type ApprovalSubject,
@@ -35,6 +37,7 @@ import {
   type PlanResult,
   type ProxyPlan,
 } from "./session-channel.js";
+import { legacyTransferRefusal, type TransferStarts } from "./transfer-signals.js";
 
 /** Exit status of an exec request the command policy refused (like a shell's "cannot execute"). */
 const BLOCKED_EXIT_STATUS = 126;
@@ -56,6 +59,10 @@ export interface CommandGateContext {
   keptLine?(line: string): string;
   /** The session's file transfer totals (`max_download` across channels); absent: this channel's own. */
   transfers?: SessionTransfers;
+  /** The session's signals: decided lines are reported there (absent: no signal rules apply). */
+  signals?: Pick<SessionSignals, "facts" | "line" | "transferStarts">;
+  /** Raises an integrity signal (a line or shell the bastion cannot be sure about). */
+  integrity(check: IntegrityCheck, reason: string, fields: AuditFields): void;
 }
 
 /** How to proxy a started channel, or undefined when the bastion refused it. */
@@ -79,7 +86,12 @@ function planExec(
   const recognized = recognizeTransfer(line);
   if (recognized.kind === "transfer")
     return planTransfer(recognized.command, start, channel, context);
-  const commandVerdict = decideSessionLine(context.policy(), context.access.entry?.name, line);
+  const commandVerdict = decideSessionLine(
+    context.policy(),
+    context.access.entry?.name,
+    line,
+    context.signals?.facts(),
+  );
   const verdict =
     recognized.kind === "lookalike"
       ? refuseLookalike(commandVerdict, recognized.reason, currentEntry(context))
@@ -113,7 +125,7 @@ function planTransfer(
   context: CommandGateContext,
 ): PlanResult {
   const entry = currentEntry(context);
-  const verdict = decideTransfer(entry, command);
+  const verdict = transferVerdict(entry, command, context);
   const transferContext = {
     access: context.access.entry?.name,
     audit: context.audit,
@@ -127,6 +139,20 @@ function planTransfer(
   }
   const { input, output } = countTransfer(command, channel, transferContext);
   return { request: start, filters: { input, output: [output] }, fileTransfer: true };
+}
+
+/** The file policy's verdict, then the signal rules on the paths of an allowed request. */
+function transferVerdict(
+  entry: AccessEntry | undefined,
+  command: TransferCommand,
+  context: CommandGateContext,
+): TransferVerdict {
+  const verdict = decideTransfer(entry, command);
+  const { signals } = context;
+  if (verdict.decision === "deny" || signals === undefined) return verdict;
+  const transferStarts: TransferStarts = (path, direction) =>
+    signals.transferStarts(path, direction);
+  return legacyTransferRefusal(command, transferStarts) ?? verdict;
 }
 
 /**
@@ -194,7 +220,8 @@ function planInteractiveShell(
     {
       decide: (line, { cwd, shell }) => {
         const entryName = context.access.entry?.name;
-        const verdict = decideShellLine(context.policy(), entryName, line, shell.facts);
+        const facts = context.signals?.facts();
+        const verdict = decideShellLine(context.policy(), entryName, line, shell.facts, facts);
         auditCommand(context, line, verdict, { determined_by: "markers", cwd, shell: shell.shell });
         return verdict;
       },
@@ -236,7 +263,7 @@ function unverifiedAction(reason: string, context: CommandGateContext): RuleActi
   const entryName = context.access.entry?.name;
   const entry = context.policy().access.find((candidate) => candidate.name === entryName);
   const action = entry?.on_unverified ?? "deny";
-  context.audit("signal", { kind: "unverified", reason, access: entryName, action });
+  context.integrity("unverified", reason, { access: entryName, action });
   context.recorder?.marker(`signal: ${reason} (on_unverified: ${action})`);
   return action;
 }
@@ -258,6 +285,8 @@ function auditCommand(
     risk: verdict.risk,
     ...how,
   });
+  const keep = (text: string) => context.keptLine?.(text) ?? text;
+  context.signals?.line(verdict, kept, keep, (label) => context.recorder?.marker(label));
 }
 
 /** For exec channels: a pass-through that shows the user's input to the recording. */

@@ -27,6 +27,11 @@ import {
 } from "../policy/index.js";
 import type { SessionRecording } from "../recording/index.js";
 import { SessionTransfers } from "../sftp/index.js";
+import {
+  INTEGRITY_SCORES,
+  type IntegrityCheck,
+  SessionSignals,
+} from "../signals/session-signals.js";
 import { errorMessage } from "../util/errors.js";
 import { type ApprovalGateContext, type ApprovalSubject, commandSubject } from "./approval-gate.js";
 import { runApproverConsole } from "./approver-console.js";
@@ -77,6 +82,8 @@ export class BastionConnection {
   private startedAt: Date | undefined;
   private sessionTimer: NodeJS.Timeout | undefined;
   private sessionApproval: SessionApproval | undefined;
+  /** The session's insider-threat signals, once a target is chosen. */
+  private signals: SessionSignals | undefined;
   private endReason = "client closed the connection";
 
   constructor(
@@ -195,15 +202,53 @@ export class BastionConnection {
     });
     this.fields.target = target;
     if (access.login) this.fields.login = access.login;
+    if (access.decision !== "deny") this.watchSignals(access, identity);
     if (access.decision === "allow") {
-      this.selection = { kind: "target", access };
-      this.limitSessionLength(access);
+      this.sessionAllowed(access);
     } else if (access.decision === "approve") {
       this.awaitSessionApproval(access, identity);
     } else {
       this.refuse(`access to ${target} denied: ${access.reason}`);
     }
     return access;
+  }
+
+  /** Starts the session's signals for the chosen target (they report from its start on). */
+  private watchSignals(access: AccessDecision, identity: Identity): void {
+    const { target, login } = access;
+    if (target === undefined || login === undefined) return;
+    this.signals = new SessionSignals({
+      sessionId: String(this.fields.session),
+      facts: {
+        user: identity.user,
+        groups: identity.groups,
+        target,
+        login,
+        sourceIp: String(this.fields.source_ip),
+      },
+      policy: () => this.context.policy(),
+      service: this.context.signals,
+      now: () => this.context.now(),
+      audit: (event, fields) => this.audit(event, fields),
+      endSession: (reason) => this.end(reason),
+    });
+  }
+
+  /** An integrity signal: through the session's signals, or audited alone before a target is chosen. */
+  private integritySignal(check: IntegrityCheck, reason: string, fields: AuditFields = {}): void {
+    if (this.signals) {
+      this.signals.integrity(check, reason, fields);
+      return;
+    }
+    const score = INTEGRITY_SCORES[check];
+    this.audit("signal", {
+      kind: check,
+      rule: check,
+      source: "integrity",
+      score,
+      reason,
+      ...fields,
+    });
   }
 
   /** An open grant lets the session start now; otherwise the first channel asks for one. */
@@ -225,8 +270,7 @@ export class BastionConnection {
       return;
     }
     this.audit("approval.reused", { target, grant: grant.id, request: grant.request });
-    this.selection = { kind: "target", access };
-    this.limitSessionLength(access);
+    this.sessionAllowed(access);
     approval.follow(grant);
   }
 
@@ -258,10 +302,7 @@ export class BastionConnection {
       endWithStatus(channel, 1);
       return undefined;
     }
-    if (this.selection === selection) {
-      this.selection = { kind: "target", access: selection.access };
-      this.limitSessionLength(selection.access);
-    }
+    if (this.selection === selection) this.sessionAllowed(selection.access);
     return this.planFor(selection.access, start, channel);
   }
 
@@ -270,6 +311,13 @@ export class BastionConnection {
     this.audit("session.denied", { reason });
     // The user learns why on the first channel they open; don't linger.
     setTimeout(() => this.end(reason), 30_000).unref();
+  }
+
+  /** The session may use its target (allowed, or approved): its limit and signals start now. */
+  private sessionAllowed(access: AccessDecision): void {
+    this.selection = { kind: "target", access };
+    this.limitSessionLength(access);
+    this.signals?.started();
   }
 
   private limitSessionLength(access: AccessDecision): void {
@@ -328,6 +376,9 @@ export class BastionConnection {
       recordingsRequired: this.context.recordings.required,
       transfers: this.fileTransfers,
       audit: (event, fields) => this.audit(event, fields),
+      integrity: (check, reason, fields) => this.integritySignal(check, reason, fields),
+      transferStarts: (path, direction, home) =>
+        this.signals?.transferStarts(path, direction, home),
     });
   }
 
@@ -379,13 +430,13 @@ export class BastionConnection {
 
   private recordingFailed(channel: ServerChannel, reason: string): void {
     const { required } = this.context.recordings;
-    this.audit("signal", { kind: "recording", reason, action: required ? "deny" : "allow" });
+    this.integritySignal("recording", reason, { action: required ? "deny" : "allow" });
     if (required) endWithMessage(channel, `${reason}; the session cannot go on`);
   }
 
   /** Masking failed: the channel passes nothing more, so it ends (fail closed). */
   private maskingFailed(channel: ServerChannel, reason: string): void {
-    this.audit("signal", { kind: "masking", reason, action: "deny" });
+    this.integritySignal("masking", reason, { action: "deny" });
     endWithMessage(channel, `${reason}; the session cannot go on`);
   }
 
@@ -447,6 +498,8 @@ export class BastionConnection {
         ),
       ...(masking ? { keptLine: (line: string) => masking.keptLine(line) } : {}),
       transfers: this.fileTransfers,
+      ...(this.signals ? { signals: this.signals } : {}),
+      integrity: (check, reason, fields) => this.integritySignal(check, reason, fields),
     });
     const onChannel = masking?.onChannel === true ? masking : undefined;
     // Masked before the client (and so the recording) sees it, unless only
@@ -616,6 +669,7 @@ export class BastionConnection {
     fields: AuditFields = {},
   ): void {
     this.context.audit.emit(event, { ...this.fields, ...withoutUndefined(fields) });
+    if (event === "file.transfer") this.signals?.downloaded(this.fileTransfers.downloaded);
   }
 }
 

@@ -8,6 +8,7 @@ import type { CertificateTrust } from "../auth/certificate-check.js";
 import type { DetectionPool } from "../masking/detection-pool.js";
 import type { Policy } from "../policy/index.js";
 import type { CastHeader, SessionRecording } from "../recording/index.js";
+import type { SignalService } from "../signals/service.js";
 
 /** Where session channels are recorded (src/serve/recordings.ts). */
 export interface SessionRecordings {
@@ -39,4 +40,6 @@ export interface BastionContext {
   approvalTimeoutMs: number;
   /** The masking detection threads shared by every masked channel (terminated at shutdown). */
   maskingDetection: DetectionPool;
+  /** Scoring, baselines and alerts of insider-threat signals (src/signals). */
+  signals: SignalService;
 }

@@ -24,7 +24,9 @@ import {
   SftpMediator,
   type SftpReport,
 } from "../sftp/index.js";
+import type { IntegrityCheck } from "../signals/session-signals.js";
 import { errorMessage } from "../util/errors.js";
+import { type TransferStarts, withTransferSignals } from "./transfer-signals.js";
 
 export interface SftpChannelContext {
   /** The chosen target's access entry; undefined when no target is chosen (yet). */
@@ -37,6 +39,10 @@ export interface SftpChannelContext {
   recordingsRequired: boolean;
   transfers: SessionTransfers;
   audit(event: AuditEventName, fields: AuditFields): void;
+  /** Raises an integrity signal (a malformed request, a recording that cannot be written). */
+  integrity(check: IntegrityCheck, reason: string, fields?: AuditFields): void;
+  /** The signal rules on a file about to move (src/ssh/transfer-signals.ts). */
+  transferStarts: TransferStarts;
 }
 
 export function serveSftp(
@@ -68,7 +74,7 @@ export function serveSftp(
   routeRequests(sftp, mediator);
   // ssh2 emits a malformed request as an error (the channel is already closing).
   sftp.on("error", (error: Error) => {
-    context.audit("signal", { kind: "sftp", reason: `bad sftp request: ${error.message}` });
+    context.integrity("sftp", `bad sftp request: ${error.message}`);
   });
   let closed = false;
   sftp.on("end", () => finish(sftp, 0));
@@ -88,7 +94,8 @@ export function serveSftp(
     ({ upstream, home }) => {
       if (closed) return upstream.end();
       upstream.on("close", () => finish(sftp, 1));
-      mediator.attach(upstream, compileFilePolicy(entry, home));
+      const policy = compileFilePolicy(entry, home);
+      mediator.attach(upstream, withTransferSignals(policy, context.transferStarts));
     },
     (error: unknown) => {
       const reason = errorMessage(error);
@@ -128,7 +135,7 @@ function openRecording(context: SftpChannelContext): SessionRecording | undefine
 /** A recording that cannot be written: a signal, and the channel's end when recordings are required. */
 function recordingProblem(context: SftpChannelContext, reason: string): void {
   const action = context.recordingsRequired ? "deny" : "allow";
-  context.audit("signal", { kind: "recording", reason, action });
+  context.integrity("recording", reason, { action });
 }
 
 /** ssh2's client takes `{ full: true }` (keeping "." and ".." in listings); its types omit it. */

@@ -17,6 +17,7 @@ import type {
   AuditIndexOptions,
   AuditRecord,
   ChainProblem,
+  HistorySession,
   IssuedCertificateRow,
   PrunableRecording,
   RecordingClosed,
@@ -24,6 +25,8 @@ import type {
   SessionDetail,
   SessionFilter,
   SessionSummary,
+  SignalFilter,
+  SignalRow,
 } from "./types.js";
 
 const DEFAULTS = { flushIntervalMs: 250, maxBatch: 100, busyTimeoutMs: 1000 };
@@ -212,6 +215,14 @@ class SqliteAuditIndex implements AuditIndex {
 
   getSession(id: string): SessionDetail | undefined {
     return this.run("reading a session", () => this.reader.getSession(id));
+  }
+
+  listSignals(filter: SignalFilter): SignalRow[] {
+    return this.run("listing signals", () => this.reader.listSignals(filter));
+  }
+
+  userHistory(user: string, since: Date, until: Date): HistorySession[] {
+    return this.run("reading a user's history", () => this.reader.userHistory(user, since, until));
   }
 
   recordings(id?: string): RecordingRow[] {

@@ -1,10 +1,10 @@
 // Writing side of the audit index: appends each event to the hash chain and
-// derives the session, command, transfer and auth rows from it, all inside the
-// caller's transaction. The chain head advances in memory only once the
-// caller's transaction has committed (see `commit`).
+// derives the session, command, transfer, signal and auth rows from it, all
+// inside the caller's transaction. The chain head advances in memory only
+// once the caller's transaction has committed (see `commit`).
 
 import type Database from "better-sqlite3";
-import { type ChainLink, chainHash, GENESIS_HASH, readChainHead } from "./chain.js";
+import { type ChainLink, canonicalJson, chainHash, GENESIS_HASH, readChainHead } from "./chain.js";
 
 /** An event accepted by `record`, already canonicalised. */
 export interface QueuedEvent {
@@ -39,6 +39,10 @@ function finite(value: unknown): number | null {
   return typeof value === "number" && Number.isFinite(value) ? value : null;
 }
 
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
 function groupsJson(value: unknown): string | null {
   return Array.isArray(value) ? JSON.stringify(value.filter((g) => typeof g === "string")) : null;
 }
@@ -54,6 +58,16 @@ ON CONFLICT (id) DO UPDATE SET
   access = coalesce(excluded.access, access),
   started_at = min(started_at, excluded.started_at),
   ended_at = CASE WHEN connected_at IS NULL THEN max(ended_at, excluded.ended_at) ELSE ended_at END
+`;
+
+/** A signal's user and target default to its session's (the event normally carries both). */
+const SIGNAL = `
+INSERT INTO signals (event_seq, session, time, offset_ms, user, target, rule, source, score,
+  session_score, action, reason, evidence)
+VALUES (@seq, @session, @time, @offset_ms,
+  coalesce(@user, (SELECT user FROM sessions WHERE id = @session)),
+  coalesce(@target, (SELECT target FROM sessions WHERE id = @session)),
+  @rule, @source, @score, @session_score, @action, @reason, @evidence)
 `;
 
 export class ChainWriter {
@@ -90,7 +104,9 @@ export class ChainWriter {
       sessionCommand: db.prepare(
         "UPDATE sessions SET commands = commands + 1, denials = denials + ?, max_risk = max(max_risk, ?) WHERE id = ?",
       ),
-      sessionRisk: db.prepare("UPDATE sessions SET max_risk = max(max_risk, ?) WHERE id = ?"),
+      sessionSignal: db.prepare(
+        "UPDATE sessions SET signals = signals + 1, risk_score = max(risk_score, ?), max_risk = max(max_risk, ?) WHERE id = ?",
+      ),
       sessionMasked: db.prepare("UPDATE sessions SET masked = masked + ? WHERE id = ?"),
       sessionFileTransfer: db.prepare(
         "UPDATE sessions SET files = files + 1, bytes_down = bytes_down + ?, bytes_up = bytes_up + ? WHERE id = ?",
@@ -98,6 +114,7 @@ export class ChainWriter {
       command: db.prepare(
         "INSERT INTO commands (event_seq, session, time, offset_ms, line, decision, rule, reason, risk, determined_by, cwd) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
+      signal: db.prepare(SIGNAL),
       transferEvent: db.prepare(
         "INSERT INTO transfer_events (event_seq, session, time, offset_ms, event, fields) VALUES (?, ?, ?, ?, ?, ?)",
       ),
@@ -173,6 +190,10 @@ export class ChainWriter {
       return;
     }
     const session = text(fields.session);
+    if (event === "signal") {
+      this.recordSignal(seq, session, time, fields);
+      return;
+    }
     if (session === null) return;
     if (TRANSFER_EVENTS.has(event)) this.recordTransferEvent(seq, session, queued);
     switch (event) {
@@ -195,9 +216,6 @@ export class ChainWriter {
         break;
       case "command":
         this.recordCommand(seq, session, time, fields);
-        break;
-      case "signal":
-        this.statements.sessionRisk.run(finite(fields.risk) ?? 0, session);
         break;
       case "mask":
         this.statements.sessionMasked.run(Math.max(0, finite(fields.count) ?? 0), session);
@@ -223,6 +241,33 @@ export class ChainWriter {
       queued.event,
       queued.canonical,
     );
+  }
+
+  /**
+   * A `signal` event, in or outside a session. Older events (`kind`, maybe
+   * `risk`, no score) are kept as rule `kind`, source `integrity`, score 0.
+   */
+  private recordSignal(seq: number, session: string | null, time: number, fields: Fields): void {
+    const startedAt = session === null ? time : this.ensureSession(session, time, fields);
+    const sessionScore = finite(fields.session_score) ?? 0;
+    this.statements.signal.run({
+      seq,
+      session,
+      time,
+      offset_ms: Math.max(0, time - startedAt),
+      user: text(fields.user),
+      target: text(fields.target),
+      rule: text(fields.rule) ?? text(fields.kind) ?? "unknown",
+      source: text(fields.source) ?? "integrity",
+      score: finite(fields.score) ?? 0,
+      session_score: sessionScore,
+      action: text(fields.action),
+      reason: text(fields.reason) ?? "",
+      evidence: canonicalJson(isObject(fields.evidence) ? fields.evidence : {}),
+    });
+    if (session !== null) {
+      this.statements.sessionSignal.run(sessionScore, finite(fields.risk) ?? 0, session);
+    }
   }
 
   /** A file opened over sftp (a refused open moved nothing and is not counted). */

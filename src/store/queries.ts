@@ -1,10 +1,12 @@
 // Reading side of the audit index: session listing with filters and paging,
-// one session with its commands, transfers and tunnels, and recordings. Rows are mapped to the
+// one session with its commands, transfers and tunnels, and signals, signal
+// listing, a user's session history, and recordings. Rows are mapped to the
 // public types here and nowhere else.
 
 import type Database from "better-sqlite3";
 import type {
   CommandRow,
+  HistorySession,
   IssuedCertificateRow,
   PrunableRecording,
   RecordingRow,
@@ -12,6 +14,8 @@ import type {
   SessionDetail,
   SessionFilter,
   SessionSummary,
+  SignalFilter,
+  SignalRow,
   TransferEventName,
   TransferRow,
 } from "./types.js";
@@ -34,6 +38,8 @@ interface SessionDbRow {
   commands: number;
   denials: number;
   max_risk: number;
+  risk_score: number;
+  signals: number;
   masked: number;
   files: number;
   bytes_down: number;
@@ -72,6 +78,35 @@ interface CommandDbRow {
 /** One session's rows of `transfer_events`, through its (session, time) index. */
 export const SESSION_TRANSFERS =
   "SELECT session, time, offset_ms, event, fields FROM transfer_events WHERE session = ? ORDER BY time, id";
+
+/** The user's connected sessions started in [since, until), through the (user, started_at) index. */
+export const USER_HISTORY = `SELECT id, target, source_ip, started_at, bytes_down FROM sessions
+  WHERE user = @user AND started_at >= @since AND started_at < @until AND connected_at IS NOT NULL
+  ORDER BY started_at, id`;
+
+interface SignalDbRow {
+  event_seq: number;
+  session: string | null;
+  time: number;
+  offset_ms: number;
+  user: string | null;
+  target: string | null;
+  rule: string;
+  source: string;
+  score: number;
+  session_score: number;
+  action: string | null;
+  reason: string;
+  evidence: string;
+}
+
+interface HistoryDbRow {
+  id: string;
+  target: string | null;
+  source_ip: string | null;
+  started_at: number;
+  bytes_down: number;
+}
 
 interface TransferDbRow {
   session: string;
@@ -154,6 +189,8 @@ function toSession(row: SessionDbRow, recordings: RecordingRow[]): SessionSummar
       commands: row.commands,
       denials: row.denials,
       maxRisk: row.max_risk,
+      riskScore: row.risk_score,
+      signals: row.signals,
       masked: row.masked,
       files: row.files,
       bytesDown: row.bytes_down,
@@ -223,6 +260,30 @@ function toTransfer(row: TransferDbRow): TransferRow {
   );
 }
 
+function toSignal(row: SignalDbRow): SignalRow {
+  return withPresent(
+    {
+      seq: row.event_seq,
+      time: new Date(row.time),
+      offsetMs: row.offset_ms,
+      rule: row.rule,
+      source: row.source,
+      score: row.score,
+      sessionScore: row.session_score,
+      reason: row.reason,
+      evidence: JSON.parse(row.evidence) as Record<string, unknown>,
+    },
+    { session: row.session, user: row.user, target: row.target, action: row.action },
+  );
+}
+
+function toHistory(row: HistoryDbRow): HistorySession {
+  return withPresent(
+    { id: row.id, startedAt: new Date(row.started_at), bytesDown: row.bytes_down },
+    { target: row.target, sourceIp: row.source_ip },
+  );
+}
+
 function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
@@ -231,65 +292,114 @@ function ftsPhrase(text: string): string {
   return `"${text.replace(/"/g, '""')}"`;
 }
 
-/** The WHERE clauses and parameters of a filter. */
-function filterClauses(filter: SessionFilter): {
+interface Clauses {
   where: string[];
   params: Record<string, unknown>;
-} {
-  const where: string[] = [];
-  const params: Record<string, unknown> = {};
-  if (filter.user !== undefined) {
-    where.push("s.user = @user");
-    params.user = filter.user;
+}
+
+/** The conditions whose value is given, each with its value under its parameter's name. */
+function clausesOf(
+  conditions: ReadonlyArray<[sql: string, name: string, value: unknown]>,
+): Clauses {
+  const clauses: Clauses = { where: [], params: {} };
+  for (const [sql, name, value] of conditions) {
+    if (value === undefined) continue;
+    clauses.where.push(sql);
+    clauses.params[name] = value instanceof Date ? value.getTime() : value;
   }
-  if (filter.target !== undefined) {
-    where.push("s.target = @target");
-    params.target = filter.target;
-  }
-  if (filter.since !== undefined) {
-    where.push("s.started_at >= @since");
-    params.since = filter.since.getTime();
-  }
-  if (filter.until !== undefined) {
-    where.push("s.started_at < @until");
-    params.until = filter.until.getTime();
-  }
-  if (filter.decision !== undefined) {
+  return clauses;
+}
+
+function whereSql(where: readonly string[]): string {
+  return where.length > 0 ? `WHERE ${where.join(" AND ")}` : "";
+}
+
+/** The WHERE clauses and parameters of a session filter. */
+function sessionClauses(filter: SessionFilter): Clauses {
+  const clauses = clausesOf([
+    ["s.user = @user", "user", filter.user],
+    ["s.target = @target", "target", filter.target],
+    ["s.started_at >= @since", "since", filter.since],
+    ["s.started_at < @until", "until", filter.until],
     // Walks sessions newest first and probes each: measured faster than
     // collecting every matching command when the decision is common.
-    where.push(
+    [
       "EXISTS (SELECT 1 FROM commands c WHERE c.session = s.id AND c.decision = @decision)",
-    );
-    params.decision = filter.decision;
-  }
+      "decision",
+      filter.decision,
+    ],
+    // Every score is ≥ 0; `risk_score > 0` lets the plan use the scored sessions' index.
+    [
+      "s.risk_score > 0 AND s.risk_score >= @minRisk",
+      "minRisk",
+      filter.minRisk !== undefined && filter.minRisk > 0 ? filter.minRisk : undefined,
+    ],
+  ]);
   if (filter.text !== undefined && filter.text !== "") {
     if ([...filter.text].length >= TRIGRAM) {
-      where.push(
+      clauses.where.push(
         "s.id IN (SELECT c.session FROM commands_text t JOIN commands c ON c.id = t.rowid WHERE commands_text MATCH @phrase)",
       );
-      params.phrase = ftsPhrase(filter.text);
+      clauses.params.phrase = ftsPhrase(filter.text);
     } else {
-      where.push(
+      clauses.where.push(
         "EXISTS (SELECT 1 FROM commands c WHERE c.session = s.id AND c.line LIKE @like ESCAPE '\\')",
       );
-      params.like = likePattern(filter.text);
+      clauses.params.like = likePattern(filter.text);
     }
   }
-  return { where, params };
+  return clauses;
+}
+
+function signalClauses(filter: SignalFilter): Clauses {
+  return clausesOf([
+    ["user = @user", "user", filter.user],
+    ["session = @session", "session", filter.session],
+    ["rule = @rule", "rule", filter.rule],
+    ["source = @source", "source", filter.source],
+    ["score >= @minScore", "minScore", filter.minScore],
+    ["time >= @since", "since", filter.since],
+    ["time < @until", "until", filter.until],
+  ]);
+}
+
+/** A query and its parameters (exported for the query-plan tests and the bench). */
+export interface Query {
+  sql: string;
+  params: Record<string, unknown>;
+}
+
+/** Paging parameters with the default page size. */
+function page(filter: { limit?: number; offset?: number }) {
+  return { limit: filter.limit ?? DEFAULT_PAGE_SIZE, offset: filter.offset ?? 0 };
+}
+
+/** Sessions, newest first. */
+export function sessionQuery(filter: SessionFilter): Query {
+  const { where, params } = sessionClauses(filter);
+  return {
+    sql: `SELECT s.* FROM sessions s ${whereSql(where)}
+      ORDER BY s.started_at DESC, s.id DESC LIMIT @limit OFFSET @offset`,
+    params: { ...params, ...page(filter) },
+  };
+}
+
+/** Signals, newest first. */
+export function signalQuery(filter: SignalFilter): Query {
+  const { where, params } = signalClauses(filter);
+  return {
+    sql: `SELECT * FROM signals ${whereSql(where)}
+      ORDER BY time DESC, event_seq DESC LIMIT @limit OFFSET @offset`,
+    params: { ...params, ...page(filter) },
+  };
 }
 
 export class IndexReader {
   constructor(private readonly db: Database.Database) {}
 
   listSessions(filter: SessionFilter): SessionSummary[] {
-    const { where, params } = filterClauses(filter);
-    const sql = `SELECT s.* FROM sessions s ${where.length ? `WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY s.started_at DESC, s.id DESC LIMIT @limit OFFSET @offset`;
-    const rows = this.db.prepare(sql).all({
-      ...params,
-      limit: filter.limit ?? DEFAULT_PAGE_SIZE,
-      offset: filter.offset ?? 0,
-    }) as SessionDbRow[];
+    const { sql, params } = sessionQuery(filter);
+    const rows = this.db.prepare(sql).all(params) as SessionDbRow[];
     const recordings = this.recordingsOf(rows.map((row) => row.id));
     return rows.map((row) => toSession(row, recordings.get(row.id) ?? []));
   }
@@ -306,7 +416,28 @@ export class IndexReader {
       session: toSession(row, this.recordings(id)),
       commands: commands.map(toCommand),
       transfers: this.transfers(id),
+      signals: this.sessionSignals(id),
     };
+  }
+
+  listSignals(filter: SignalFilter): SignalRow[] {
+    const { sql, params } = signalQuery(filter);
+    const rows = this.db.prepare(sql).all(params) as SignalDbRow[];
+    return rows.map(toSignal);
+  }
+
+  userHistory(user: string, since: Date, until: Date): HistorySession[] {
+    const rows = this.db
+      .prepare(USER_HISTORY)
+      .all({ user, since: since.getTime(), until: until.getTime() }) as HistoryDbRow[];
+    return rows.map(toHistory);
+  }
+
+  private sessionSignals(session: string): SignalRow[] {
+    const rows = this.db
+      .prepare("SELECT * FROM signals WHERE session = ? ORDER BY time, event_seq")
+      .all(session) as SignalDbRow[];
+    return rows.map(toSignal);
   }
 
   /** The session's file transfers, file operations and tunnels, in time order. */

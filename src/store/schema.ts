@@ -278,6 +278,70 @@ WHERE e.event IN ('file.transfer', 'file.op', 'tunnel.open', 'tunnel.close')
 ORDER BY e.seq;
 `;
 
+/** A top-level text field of an event's JSON, NULL when absent or not text. */
+function textField(name: string): string {
+  return `CASE json_type(fields, '$.${name}') WHEN 'text' THEN json_extract(fields, '$.${name}') END AS ${name}`;
+}
+
+/** A top-level numeric field of an event's JSON, NULL when absent or not a number. */
+function numberField(name: string): string {
+  return `CASE WHEN json_type(fields, '$.${name}') IN ('integer', 'real') THEN json_extract(fields, '$.${name}') END AS ${name}`;
+}
+
+/**
+ * Insider-threat signals (docs/signals.md): one row per `signal` event, read
+ * newest first overall, by session and by user; each session's peak decayed
+ * score and its number of signals, and an index of the sessions that have a
+ * score (for `minRisk`). Filled from the events already recorded: older
+ * signal events (`kind`, no score) become rule `kind`, source `integrity`,
+ * score 0.
+ */
+const SIGNALS = `
+CREATE TABLE signals (
+  event_seq     INTEGER PRIMARY KEY,
+  session       TEXT,
+  time          INTEGER NOT NULL,
+  offset_ms     INTEGER NOT NULL,
+  user          TEXT,
+  target        TEXT,
+  rule          TEXT NOT NULL,
+  source        TEXT NOT NULL,
+  score         REAL NOT NULL,
+  session_score REAL NOT NULL,
+  action        TEXT,
+  reason        TEXT NOT NULL,
+  evidence      TEXT NOT NULL
+);
+CREATE INDEX signals_by_time ON signals (time);
+CREATE INDEX signals_by_session ON signals (session, time);
+CREATE INDEX signals_by_user ON signals (user, time);
+ALTER TABLE sessions ADD COLUMN risk_score REAL NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN signals INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX sessions_scored ON sessions (started_at, id) WHERE risk_score > 0;
+INSERT INTO signals (event_seq, session, time, offset_ms, user, target, rule, source, score,
+  session_score, action, reason, evidence)
+WITH f AS (
+  SELECT seq, time,
+    ${textField("session")}, ${textField("user")}, ${textField("target")}, ${textField("rule")},
+    ${textField("kind")}, ${textField("source")}, ${textField("action")}, ${textField("reason")},
+    ${numberField("score")}, ${numberField("session_score")},
+    CASE json_type(fields, '$.evidence') WHEN 'object' THEN json_extract(fields, '$.evidence') END
+      AS evidence
+  FROM events WHERE event = 'signal'
+)
+SELECT f.seq, f.session, f.time, coalesce(max(0, f.time - s.started_at), 0),
+  coalesce(f.user, s.user), coalesce(f.target, s.target),
+  coalesce(f.rule, f.kind, 'unknown'), coalesce(f.source, 'integrity'),
+  coalesce(f.score, 0), coalesce(f.session_score, 0), f.action, coalesce(f.reason, ''),
+  coalesce(f.evidence, '{}')
+FROM f LEFT JOIN sessions s ON s.id = f.session
+ORDER BY f.seq;
+UPDATE sessions SET risk_score = max(sessions.risk_score, peak), signals = raised
+FROM (SELECT session, max(session_score) AS peak, count(*) AS raised FROM signals
+  WHERE session IS NOT NULL GROUP BY session) AS scored
+WHERE sessions.id = scored.session;
+`;
+
 /** Never edit or reorder an entry once released: append a new one. */
 export const MIGRATIONS: readonly Migration[] = [
   { description: "events chain, sessions, commands, auth events, recordings", sql: CORE_TABLES },
@@ -290,6 +354,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { description: "file transfer totals per session", sql: SESSION_FILE_TRANSFERS },
   { description: "web viewer share links (hashed tokens)", sql: SHARE_LINKS },
   { description: "file transfers and tunnels per session", sql: TRANSFER_EVENTS },
+  { description: "insider-threat signals, session risk scores", sql: SIGNALS },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -52,6 +52,8 @@ export interface SessionFilter {
   decision?: string;
   /** Sessions with a command line containing this text (case-insensitive). */
   text?: string;
+  /** Sessions whose risk score (peak of the decayed signal sum) reached at least this. */
+  minRisk?: number;
   /** Default 100. */
   limit?: number;
   offset?: number;
@@ -71,6 +73,10 @@ export interface SessionSummary {
   commands: number;
   denials: number;
   maxRisk: number;
+  /** The peak of the session's decayed signal score (docs/signals.md). */
+  riskScore: number;
+  /** Signals raised in the session. */
+  signals: number;
   /** Secrets masked in the session's output. */
   masked: number;
   /** Files opened over sftp (refused opens not counted), and the bytes moved. */
@@ -137,11 +143,56 @@ export interface TransferRow {
   error?: string;
 }
 
-/** One session with its commands and its transfers and tunnels, each in time order. */
+/** One `signal` audit event as the index keeps it (docs/signals.md). */
+export interface SignalRow {
+  /** The audit event's sequence number (stable id, newest is highest). */
+  seq: number;
+  /** Absent for a signal outside any session. */
+  session?: string;
+  user?: string;
+  target?: string;
+  time: Date;
+  /** Milliseconds since the session's start (0 without a session). */
+  offsetMs: number;
+  rule: string;
+  /** policy, behaviour or integrity. */
+  source: string;
+  score: number;
+  /** The session's decayed score right after this signal. */
+  sessionScore: number;
+  reason: string;
+  action?: string;
+  evidence: Record<string, unknown>;
+}
+
+export interface SignalFilter {
+  user?: string;
+  session?: string;
+  rule?: string;
+  source?: string;
+  minScore?: number;
+  since?: Date;
+  until?: Date;
+  /** Default 100. */
+  limit?: number;
+  offset?: number;
+}
+
+/** One session of a user's history, as behavioural baselines need it. */
+export interface HistorySession {
+  id: string;
+  target?: string;
+  sourceIp?: string;
+  startedAt: Date;
+  bytesDown: number;
+}
+
+/** One session with its commands, transfers and tunnels, and signals, each in time order. */
 export interface SessionDetail {
   session: SessionSummary;
   commands: CommandRow[];
   transfers: TransferRow[];
+  signals: SignalRow[];
 }
 
 export interface ChainProblem {
@@ -192,6 +243,10 @@ export interface AuditIndex {
   markInterrupted(at: Date): string[];
   listSessions(filter: SessionFilter): SessionSummary[];
   getSession(id: string): SessionDetail | undefined;
+  /** Signals, newest first. */
+  listSignals(filter: SignalFilter): SignalRow[];
+  /** The user's sessions that started in [since, until), oldest first, for behavioural baselines. */
+  userHistory(user: string, since: Date, until: Date): HistorySession[];
   /** All recordings, or one session's. */
   recordings(id?: string): RecordingRow[];
   /**

@@ -3,7 +3,13 @@
 // may not see get the same 404, so nobody learns which ids exist.
 
 import type { FastifyRequest } from "fastify";
-import type { CommandRow, RecordingRow, SessionSummary, TransferRow } from "../store/index.js";
+import type {
+  CommandRow,
+  RecordingRow,
+  SessionSummary,
+  SignalRow,
+  TransferRow,
+} from "../store/index.js";
 import type { ViewerDependencies } from "./context.js";
 import { requireViewer } from "./guard.js";
 import { notFound } from "./refusal.js";
@@ -14,6 +20,8 @@ export interface VisibleSession {
   readonly session: SessionSummary;
   readonly commands: readonly CommandRow[];
   readonly transfers: readonly TransferRow[];
+  /** For auditors' eyes: the pages and the API show them to auditors only. */
+  readonly signals: readonly SignalRow[];
 }
 
 /** Session ids are short printable tokens; anything else cannot exist. */

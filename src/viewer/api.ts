@@ -1,19 +1,29 @@
 // The JSON API under /api/: the same data and the same access rules as the
 // pages (a non-auditor sees only their own sessions; another person's
 // session is a 404). A session's file transfers, file operations and
-// tunnels come with its commands, each event's fields as audited. Read-only, so no CSRF token is involved; refusals are
-// `{error, message}`.
+// tunnels come with its commands, each event's fields as audited. Signals
+// are for auditors: `/api/signals` (403 for others), and a session's risk
+// score, signal count and signals only in an auditor's answers. Read-only,
+// so no CSRF token is involved; refusals are `{error, message}`.
 
 import type { FastifyInstance } from "fastify";
-import type { CommandRow, SessionSummary, TransferRow } from "../store/index.js";
+import type { CommandRow, SessionSummary, SignalRow, TransferRow } from "../store/index.js";
+import { signalJson as storedSignalJson } from "../store/json.js";
 import { visibleSession } from "./access.js";
 import { castUrl } from "./cast-route.js";
 import type { ViewerDependencies } from "./context.js";
-import { parseSessionQuery } from "./filters.js";
-import { requireViewer } from "./guard.js";
+import { parseSessionQuery, parseSignalQuery } from "./filters.js";
+import { requireRole, requireViewer } from "./guard.js";
+import type { Viewer } from "./roles.js";
 import { findSessions } from "./sessions-page.js";
+import { findSignals, signalUrl } from "./signals-page.js";
 
-function sessionJson(session: SessionSummary) {
+/** An auditor's view of a session's signals: the peak decayed score and how many. */
+function riskJson(session: SessionSummary, viewer: Viewer) {
+  return viewer.roles.auditor ? { risk_score: session.riskScore, signals: session.signals } : {};
+}
+
+function sessionJson(session: SessionSummary, viewer: Viewer) {
   return {
     id: session.id,
     user: session.user ?? null,
@@ -28,6 +38,7 @@ function sessionJson(session: SessionSummary) {
     commands: session.commands,
     denials: session.denials,
     max_risk: session.maxRisk,
+    ...riskJson(session, viewer),
     masked: session.masked,
     recordings: session.recordings.map((row) => ({
       id: row.id,
@@ -81,6 +92,11 @@ export function transferJson(transfer: TransferRow) {
   };
 }
 
+/** A signal as the CLI's `--json` gives it, with the link that opens its session at it. */
+export function signalJson(signal: SignalRow) {
+  return { ...storedSignalJson(signal), url: signalUrl(signal) ?? null };
+}
+
 export function registerApi(app: FastifyInstance, deps: ViewerDependencies): void {
   app.get("/api/sessions", async (request) => {
     const viewer = requireViewer(request);
@@ -89,15 +105,23 @@ export function registerApi(app: FastifyInstance, deps: ViewerDependencies): voi
     return {
       page: query.page,
       has_next: page.hasNext,
-      sessions: page.sessions.map(sessionJson),
+      sessions: page.sessions.map((session) => sessionJson(session, viewer)),
     };
   });
   app.get<{ Params: { id: string } }>("/api/sessions/:id", async (request) => {
-    const { session, commands, transfers } = visibleSession(deps, request, request.params.id);
+    const found = visibleSession(deps, request, request.params.id);
+    const { viewer, session, commands, transfers, signals } = found;
     return {
-      session: sessionJson(session),
+      session: sessionJson(session, viewer),
       commands: commands.map(commandJson),
       transfers: transfers.map(transferJson),
+      ...(viewer.roles.auditor ? { signals: signals.map(signalJson) } : {}),
     };
+  });
+  app.get("/api/signals", async (request) => {
+    requireRole(request, "auditor");
+    const query = parseSignalQuery(request.query as Record<string, unknown>);
+    const page = findSignals(deps, query);
+    return { page: query.page, has_next: page.hasNext, signals: page.signals.map(signalJson) };
   });
 }

@@ -2,8 +2,8 @@
 // every route module: the audit index (read side), the web session store,
 // the share link store, the recordings and their signing key, the approvals
 // service, the token verifier, the issuer, the public URL, the role groups,
-// session lifetimes and the share links' longest lifetime, the audit log, a
-// clock.
+// session lifetimes, the share links' longest lifetime and the risk score's
+// alert threshold, the audit log, a clock.
 
 import type { Approvals } from "../approvals/index.js";
 import type { AuditLog } from "../audit/log.js";
@@ -19,10 +19,18 @@ export interface ViewerSettings extends RoleGroups {
   readonly lifetimes: SessionLifetimes;
   /** The longest lifetime of a share link (`viewer.share_max_ttl`). */
   readonly shareMaxTtlMs: number;
+  /** A session's risk score is shown as high from here (`signals.threshold`; default 100). */
+  readonly riskThreshold?: number;
+}
+
+export const DEFAULT_RISK_THRESHOLD = 100;
+
+export function riskThreshold(settings: ViewerSettings): number {
+  return settings.riskThreshold ?? DEFAULT_RISK_THRESHOLD;
 }
 
 export interface ViewerDependencies {
-  readonly index: Pick<AuditIndex, "listSessions" | "getSession">;
+  readonly index: Pick<AuditIndex, "listSessions" | "getSession" | "listSignals">;
   readonly webSessions: WebSessionStore;
   readonly shareLinks: ShareLinkStore;
   /** The one approvals service: the approvals page lists and decides through it. */

@@ -1,6 +1,7 @@
 // How times, durations and risk read on the viewer's pages: UTC times to the
 // second, durations in the two largest units, offsets into a session as
-// m:ss.s. Pure.
+// m:ss.s, signal scores as whole numbers with a level against the alert
+// threshold. Pure.
 
 export function utcTime(date: Date): string {
   return `${date.toISOString().slice(0, 19).replace("T", " ")} UTC`;
@@ -37,4 +38,18 @@ export function offset(ms: number): string {
 
 export function risk(value: number | undefined): string {
   return value === undefined || value === 0 ? "–" : value.toFixed(value < 10 ? 1 : 0);
+}
+
+/** A signal or session risk score: a whole number, "–" for none. */
+export function score(value: number): string {
+  return value > 0 ? String(Math.round(value)) : "–";
+}
+
+/** `high` from the alert threshold, `raised` from half of it, else `low` (`none` at 0). */
+export type RiskLevel = "none" | "low" | "raised" | "high";
+
+export function riskLevel(value: number, threshold: number): RiskLevel {
+  if (value <= 0) return "none";
+  if (value >= threshold) return "high";
+  return value >= threshold / 2 ? "raised" : "low";
 }

@@ -1,7 +1,7 @@
 // The viewer as `portcullis serve` runs it: settings from the `viewer`
-// section, the web session and share link stores in the database file (their
-// WAL checkpoints left to the audit index's thread), TLS-dependent cookie
-// flags.
+// section and the risk score's alert threshold from `signals`, the web
+// session and share link stores in the database file (their WAL checkpoints
+// left to the audit index's thread), TLS-dependent cookie flags.
 
 import type { FastifyInstance, FastifyPluginAsync } from "fastify";
 import type { Config } from "../config/index.js";
@@ -10,12 +10,16 @@ import { openSqliteWebSessionStore } from "../store/web-sessions.js";
 import type { ViewerDependencies, ViewerSettings } from "./context.js";
 import { viewerPlugin } from "./index.js";
 
-export function viewerSettings(viewer: Config["viewer"]): ViewerSettings {
+export function viewerSettings(
+  viewer: Config["viewer"],
+  signals?: Pick<Config["signals"], "threshold">,
+): ViewerSettings {
   return {
     auditorGroups: viewer.auditor_groups,
     approverGroups: viewer.approver_groups,
     lifetimes: { idleMs: viewer.session_idle, maxMs: viewer.session_max },
     shareMaxTtlMs: viewer.share_max_ttl,
+    ...(signals === undefined ? {} : { riskThreshold: signals.threshold }),
   };
 }
 
@@ -33,6 +37,7 @@ export interface ViewerConfig {
   readonly http: NonNullable<Config["http"]>;
   readonly oidc: NonNullable<Config["oidc"]>;
   readonly viewer: Config["viewer"];
+  readonly signals?: Pick<Config["signals"], "threshold">;
   readonly database: Config["database"];
 }
 
@@ -55,7 +60,7 @@ export function configuredViewer(
     ...parts,
     webSessions,
     shareLinks,
-    settings: viewerSettings(config.viewer),
+    settings: viewerSettings(config.viewer, config.signals),
     secure: servedSecurely(http),
     oidc: { issuer: oidc.issuer, clientId: oidc.client_id },
   };

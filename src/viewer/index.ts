@@ -1,8 +1,8 @@
 // The auditors' web viewer (SPEC §11), as a fastify plugin for the HTTP
 // listener: security layer first (security.ts), then the signed-in session
 // (guard.ts), the error pages, the static files and the routes: sessions,
-// one session, casts, the API, approvals (approvers), share links (made by
-// auditors, opened without sign-in). Every route is behind
+// one session, casts, signals (auditors), the API, approvals (approvers),
+// share links (made by auditors, opened without sign-in). Every route is behind
 // requireViewer/requireRole except sign-in and the share page, and renders
 // through layout().
 
@@ -22,6 +22,7 @@ import { registerSessionsPage } from "./sessions-page.js";
 import { registerShareManagement } from "./share-manage.js";
 import { registerSharePage } from "./share-page.js";
 import { redactSharePath } from "./share-tokens.js";
+import { registerSignalsPage } from "./signals-page.js";
 import { registerStaticAssets } from "./static-assets.js";
 import { WebSessions } from "./web-sessions.js";
 
@@ -95,6 +96,7 @@ export async function viewerPlugin(app: FastifyInstance, deps: ViewerDependencie
   registerSessionsPage(app, deps);
   registerSessionPage(app, deps);
   registerCastRoute(app, deps);
+  registerSignalsPage(app, deps);
   registerApi(app, deps);
   registerApprovalsPage(app, deps);
   registerShareManagement(app, deps);

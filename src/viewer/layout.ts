@@ -1,5 +1,6 @@
 // The page shell every viewer page shares: head (the one stylesheet, page
-// scripts by URL only), a skip link, the navigation for the viewer's roles,
+// scripts by URL only, an empty icon so browsers do not ask for a missing
+// /favicon.ico), a skip link, the navigation for the viewer's roles,
 // who is signed in and the sign-out form (a POST with the CSRF token), then
 // the page's main content. Later pages add their nav entry to NAV.
 
@@ -17,6 +18,7 @@ interface NavEntry {
 
 const NAV: readonly NavEntry[] = [
   { href: "/sessions", label: "Sessions" },
+  { href: "/signals", label: "Signals", role: "auditor" },
   { href: "/approvals", label: "Approvals", role: "approver" },
 ];
 
@@ -63,6 +65,7 @@ export function layout(page: Page): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
 <title>${page.title} · Portcullis</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${STYLESHEET}">
 ${(page.stylesheets ?? []).map((href) => html`<link rel="stylesheet" href="${href}">\n`)}
 ${(page.scripts ?? []).map((src) => html`<script src="${src}" defer></script>\n`)}

@@ -6,21 +6,32 @@
 // transfers, file operations and tunnels merged into it in time order. Each
 // row is a link that seeks the player to it (`?t=` without JavaScript); a
 // transfer or tunnel outside the shown recording's time span (another
-// channel's, e.g. an sftp channel's own recording) is listed without one. Auditors also
-// get the share links section (share-manage.ts). The replay and command
-// parts are exported for the share page (share-page.ts), which plays one
-// recording through its own cast route.
+// channel's, e.g. an sftp channel's own recording) is listed without one.
+// Auditors also get the risk score, the session's signals (each seeking the
+// player like a command) and the share links section (share-manage.ts).
+// `?at=MS` (ms into the session, as the signals page links) opens the
+// recording playing then, started there. The replay and command parts are
+// exported for the share page (share-page.ts), which plays one recording
+// through its own cast route.
 
 import type { FastifyInstance } from "fastify";
-import type { CommandRow, RecordingRow, SessionSummary, TransferRow } from "../store/index.js";
+import type {
+  CommandRow,
+  RecordingRow,
+  SessionSummary,
+  SignalRow,
+  TransferRow,
+} from "../store/index.js";
 import { visibleSession } from "./access.js";
 import { castUrl } from "./cast-route.js";
-import type { ViewerDependencies } from "./context.js";
-import { offset, risk, sessionDuration, utcTime } from "./format.js";
-import { html, type SafeHtml } from "./html.js";
+import { riskThreshold, type ViewerDependencies } from "./context.js";
+import { offset, risk, score, sessionDuration, utcTime } from "./format.js";
+import { type HtmlValue, html, type SafeHtml } from "./html.js";
 import { type Integrity, IntegrityChecks } from "./integrity.js";
 import { layout } from "./layout.js";
+import { riskBadge } from "./list-parts.js";
 import { shareSection } from "./share-manage.js";
+import { signalReason } from "./signals-page.js";
 import { PLAYER_SCRIPT, PLAYER_STYLESHEET, VIEWER_SCRIPT } from "./static-assets.js";
 
 export const SPEEDS = [0.5, 1, 2, 4, 8] as const;
@@ -48,8 +59,9 @@ export function playerOptions(query: Record<string, unknown>): PlayerOptions {
   };
 }
 
-export function metadata(session: SessionSummary): SafeHtml {
-  const rows: [string, string][] = [
+/** The session's metadata; with `threshold` (auditors) also its signals and risk score. */
+export function metadata(session: SessionSummary, threshold?: number): SafeHtml {
+  const rows: [string, HtmlValue][] = [
     ["User", session.user ?? "–"],
     ["Groups", session.groups.join(", ") || "–"],
     ["Source address", session.sourceIp ?? "–"],
@@ -63,6 +75,12 @@ export function metadata(session: SessionSummary): SafeHtml {
     ["Commands", `${session.commands} (${session.denials} denied)`],
     ["Highest risk", risk(session.maxRisk)],
     ["Secrets masked", String(session.masked)],
+    ...(threshold === undefined
+      ? []
+      : ([
+          ["Signals", String(session.signals)],
+          ["Risk score", riskBadge(session.riskScore, threshold)],
+        ] as [string, HtmlValue][])),
   ];
   return html`<dl class="meta">${rows.map(([term, value]) => html`<dt>${term}</dt><dd>${value}</dd>`)}</dl>`;
 }
@@ -211,26 +229,35 @@ export function listEntries(
   return [...commands, ...shown].sort((a, b) => a.time.getTime() - b.time.getTime());
 }
 
-/** Seconds from the recording's start to the row (where the player seeks); undefined: not in it. */
-function secondsInto(recording: RecordingRow | undefined, entry: ListEntry): number | undefined {
+/**
+ * Seconds from the recording's start to `time` (where the player seeks);
+ * undefined when there is no playable recording, or when `time` is outside
+ * it and `within` says it must be inside (a transfer on another channel).
+ */
+function secondsInto(
+  recording: RecordingRow | undefined,
+  time: Date,
+  within = false,
+): number | undefined {
   if (recording === undefined) return undefined;
-  const time = entry.time.getTime();
   const outside =
-    time < recording.startedAt.getTime() ||
-    (recording.endedAt !== undefined && time > recording.endedAt.getTime());
-  if (entry.transfer && outside) return undefined;
-  return Math.max(0, (time - recording.startedAt.getTime()) / 1000);
+    time.getTime() < recording.startedAt.getTime() ||
+    (recording.endedAt !== undefined && time.getTime() > recording.endedAt.getTime());
+  if (within && outside) return undefined;
+  return Math.max(0, (time.getTime() - recording.startedAt.getTime()) / 1000);
+}
+
+/** `content` as a link that seeks the player to `at` seconds (`?t=` without JavaScript). */
+function seekLink(at: number | undefined, base: string, content: SafeHtml): SafeHtml {
+  if (at === undefined) return content;
+  return html`<a class="seek" href="${base}&t=${at.toFixed(3)}#player" data-at="${at.toFixed(3)}">${content}</a>`;
 }
 
 function entryRow(entry: ListEntry, recording: RecordingRow | undefined, base: string): SafeHtml {
-  const at = secondsInto(recording, entry);
-  const line =
-    at === undefined
-      ? html`<code>${entry.line}</code>`
-      : html`<a class="seek" href="${base}&t=${at.toFixed(3)}#player" data-at="${at.toFixed(3)}"><code>${entry.line}</code></a>`;
+  const at = secondsInto(recording, entry.time, entry.transfer);
   return html`<tr class="decision-${entry.decision}${entry.transfer ? " transfer" : ""}">
 <td class="num">${offset(entry.offsetMs)}</td>
-<td>${line}</td>
+<td>${seekLink(at, base, html`<code>${entry.line}</code>`)}</td>
 <td><span class="badge ${entry.decision}">${entry.decision}</span></td>
 <td>${entry.rule ?? "–"}</td>
 <td>${entry.reason ?? "–"}</td>
@@ -252,26 +279,56 @@ export function commandTable(
 </table>`;
 }
 
+function signalRow(signal: SignalRow, recording: RecordingRow | undefined, base: string) {
+  return html`<tr>
+<td class="num">${offset(signal.offsetMs)}</td>
+<td>${seekLink(secondsInto(recording, signal.time), base, html`<code>${signal.rule}</code>`)}</td>
+<td>${signal.source}</td>
+<td class="num">${score(signal.score)}</td>
+<td>${signalReason(signal)}</td>
+<td>${signal.action ?? "–"}</td>
+</tr>`;
+}
+
+/** The session's signals in time order, each seeking the player to it. */
+export function signalTable(
+  signals: readonly SignalRow[],
+  recording: RecordingRow | undefined,
+  base: string,
+): SafeHtml {
+  if (signals.length === 0) return html`<p class="empty">No signals in this session.</p>`;
+  return html`<table class="signals">
+<caption class="visually-hidden">Signals in order; each one seeks the replay</caption>
+<thead><tr><th scope="col" class="num">At</th><th scope="col">Rule</th><th scope="col">Source</th><th scope="col" class="num">Score</th><th scope="col">Reason</th><th scope="col">Action</th></tr></thead>
+<tbody>${signals.map((signal) => signalRow(signal, recording, base))}</tbody>
+</table>`;
+}
+
+/** What a replay's lists show: commands, with transfers merged in; signals when given (auditors). */
+export interface ReplayLists {
+  readonly commands: readonly CommandRow[];
+  readonly transfers?: readonly TransferRow[];
+  readonly signals?: readonly SignalRow[];
+}
+
 export interface Replay {
   /** The integrity note, the controls and the player. */
   readonly replay: SafeHtml;
   /** The command list, each command seeking the player when there is one. */
   readonly commands: SafeHtml;
+  /** The signal list (empty when no signals were given), seeking like the commands. */
+  readonly signals: SafeHtml;
 }
 
-/**
- * The replay and command list of `recording` (undefined: the session has
- * none); `transfers` are merged into the list.
- */
+/** The replay and lists of `recording` (undefined: the session has none). */
 export async function replayOf(
   integrity: IntegrityChecks,
-  commands: readonly CommandRow[],
   recording: RecordingRow | undefined,
   options: PlayerOptions,
   urls: ReplayUrls,
-  transfers: readonly TransferRow[] = [],
+  lists: ReplayLists,
 ): Promise<Replay> {
-  const playable = recording !== undefined && recording.prunedAt === undefined;
+  const playable = recording?.prunedAt === undefined ? recording : undefined;
   const base = `?${new URLSearchParams({
     recording: recording?.id ?? "",
     speed: String(options.speed),
@@ -281,9 +338,46 @@ export async function replayOf(
     recording === undefined
       ? html`<p class="empty">This session has no recording.</p>`
       : html`${integrityNote(await integrity.check(recording))}
-${playable ? [controls(urls, recording, options), player(urls, recording, options)] : ""}`;
-  const entries = listEntries(commands, transfers);
-  return { replay, commands: commandTable(entries, playable ? recording : undefined, base) };
+${playable ? [controls(urls, playable, options), player(urls, playable, options)] : ""}`;
+  const entries = listEntries(lists.commands, lists.transfers ?? []);
+  return {
+    replay,
+    commands: commandTable(entries, playable, base),
+    signals: lists.signals === undefined ? html`` : signalTable(lists.signals, playable, base),
+  };
+}
+
+/** `?at=MS` (ms into the session): that instant, when it is a number from 0. */
+function sessionInstant(session: SessionSummary, value: unknown): Date | undefined {
+  const ms = typeof value === "string" && value !== "" ? Number(value) : Number.NaN;
+  return Number.isFinite(ms) && ms >= 0 ? new Date(session.startedAt.getTime() + ms) : undefined;
+}
+
+/** The recording named by `?recording=`, else the one playing at `instant`, else the first. */
+function shownRecording(
+  session: SessionSummary,
+  query: Record<string, unknown>,
+  instant: Date | undefined,
+): RecordingRow | undefined {
+  const { recordings } = session;
+  const named = recordings.find((row) => row.id === query.recording);
+  const playing =
+    instant === undefined
+      ? undefined
+      : recordings.find((row) => secondsInto(row, instant, true) !== undefined);
+  return named ?? playing ?? recordings[0];
+}
+
+/** The player's options, started at `?at=` when it is given without `?t=`. */
+function sessionPlayerOptions(
+  query: Record<string, unknown>,
+  recording: RecordingRow | undefined,
+  instant: Date | undefined,
+): PlayerOptions {
+  const options = playerOptions(query);
+  const startAt =
+    instant === undefined || query.t !== undefined ? undefined : secondsInto(recording, instant);
+  return startAt === undefined ? options : { ...options, startAt };
 }
 
 export function registerSessionPage(app: FastifyInstance, deps: ViewerDependencies): void {
@@ -291,25 +385,27 @@ export function registerSessionPage(app: FastifyInstance, deps: ViewerDependenci
   app.get<{ Params: { id: string }; Querystring: Record<string, unknown> }>(
     "/sessions/:id",
     async (request, reply) => {
-      const { viewer, session, commands, transfers } = visibleSession(
+      const { viewer, session, commands, transfers, signals } = visibleSession(
         deps,
         request,
         request.params.id,
       );
-      const options = playerOptions(request.query);
-      const recording =
-        session.recordings.find((row) => row.id === request.query.recording) ??
-        session.recordings[0];
+      const auditor = viewer.roles.auditor;
+      const instant = sessionInstant(session, request.query.at);
+      const recording = shownRecording(session, request.query, instant);
+      const options = sessionPlayerOptions(request.query, recording, instant);
       const urls = {
         page: `/sessions/${encodeURIComponent(session.id)}`,
         cast: recording === undefined ? "" : castUrl(session.id, recording.id),
       };
-      const parts = await replayOf(integrity, commands, recording, options, urls, transfers);
+      const parts = await replayOf(integrity, recording, options, urls, {
+        commands,
+        transfers,
+        ...(auditor ? { signals } : {}),
+      });
       const picker = recording === undefined ? "" : recordingPicker(session, recording);
       const sharing =
-        viewer.roles.auditor && recording !== undefined
-          ? shareSection(deps, viewer, session.id, recording)
-          : "";
+        auditor && recording !== undefined ? shareSection(deps, viewer, session.id, recording) : "";
       return reply.type("text/html; charset=utf-8").send(
         layout({
           title: `Session ${session.id}`,
@@ -318,7 +414,7 @@ export function registerSessionPage(app: FastifyInstance, deps: ViewerDependenci
           scripts: [PLAYER_SCRIPT, VIEWER_SCRIPT],
           main: html`<p class="crumbs"><a href="/sessions">← Sessions</a></p>
 <h1>Session <code>${session.id}</code></h1>
-${metadata(session)}
+${metadata(session, auditor ? riskThreshold(deps.settings) : undefined)}
 <section aria-labelledby="replay-h"><h2 id="replay-h">Replay</h2>
 ${picker}
 ${parts.replay}
@@ -326,6 +422,7 @@ ${parts.replay}
 <section aria-labelledby="commands-h"><h2 id="commands-h">Commands</h2>
 ${parts.commands}
 </section>
+${auditor ? html`<section aria-labelledby="signals-h"><h2 id="signals-h">Signals</h2>\n${parts.signals}\n</section>` : ""}
 ${sharing}`,
         }),
       );

@@ -96,14 +96,10 @@ export function registerSharePage(app: FastifyInstance, deps: ViewerDependencies
         const { session, commands, transfers, recording } = sharedSession(deps, link);
         const page = `${SHARE_PREFIX}${request.params.token}`;
         const urls = { page, cast: `${page}/${CAST_FILE}` };
-        const parts = await replayOf(
-          integrity,
+        const parts = await replayOf(integrity, recording, playerOptions(request.query), urls, {
           commands,
-          recording,
-          playerOptions(request.query),
-          urls,
           transfers,
-        );
+        });
         return reply.type("text/html; charset=utf-8").send(
           layout({
             title: `Shared session ${session.id}`,

@@ -3,9 +3,7 @@
 // can verify, retries with backoff, and a receiver that is down neither
 // blocking nor losing the decision (the failure audited once per request).
 import assert from "node:assert/strict";
-import { createServer, type IncomingHttpHeaders } from "node:http";
-import type { AddressInfo } from "node:net";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import {
   createWebhookNotifier,
   resolveWebhookSecret,
@@ -17,51 +15,10 @@ import {
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
 } from "../../src/approvals/webhook.js";
+import { receiver } from "../harness/webhook-receiver.js";
 import { alice, bob, commandRequest, delay, openService, recordingAudit } from "./helpers.js";
 
 const SECRET = Buffer.from("s3cret-for-tests");
-
-interface Delivery {
-  at: number;
-  headers: IncomingHttpHeaders;
-  body: string;
-}
-
-/** A receiver answering with `statuses` in turn (then 200); resolves `next()` on each delivery. */
-async function receiver(statuses: number[] = []) {
-  const deliveries: Delivery[] = [];
-  const waiting: (() => void)[] = [];
-  const server = createServer((request, response) => {
-    let body = "";
-    request.on("data", (chunk) => {
-      body += chunk;
-    });
-    request.on("end", () => {
-      deliveries.push({ at: performance.now(), headers: request.headers, body });
-      response.statusCode = statuses.shift() ?? 200;
-      response.end();
-      for (const wake of waiting.splice(0)) wake();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  after(() => server.close());
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook?token=abc`,
-    deliveries,
-    async count(n: number, timeoutMs = 5000): Promise<void> {
-      const deadline = performance.now() + timeoutMs;
-      while (deliveries.length < n) {
-        if (performance.now() > deadline)
-          throw new Error(`${deliveries.length} of ${n} deliveries`);
-        await new Promise<void>((resolve) => {
-          waiting.push(resolve);
-          setTimeout(resolve, 50);
-        });
-      }
-    },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 function serviceWithWebhook(url: string, retryDelaysMs: number[] = [50, 100]) {
   const audit = recordingAudit();

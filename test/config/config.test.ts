@@ -117,6 +117,7 @@ describe("config defaults", () => {
       },
       database: { path: "/srv/pc/data/portcullis.db" },
       approvals: { timeout: 600_000 },
+      signals: { threshold: 100, half_life: 1_800_000 },
       viewer: {
         auditor_groups: [],
         approver_groups: [],

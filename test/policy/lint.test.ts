@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { DEFAULT_BEHAVIOUR } from "../../src/policy/index.js";
 import { lintPolicy } from "../../src/policy/lint.js";
 import { compileRuleset, matchRule, viewCommand, YES } from "../../src/policy/match.js";
 import type { Policy, Rule, Ruleset } from "../../src/policy/types.js";
@@ -216,6 +217,7 @@ describe("lintPolicy is sound (property)", () => {
             targets: new Map(),
             rulesets: new Map([["r", ruleset]]),
             access: [],
+            signals: { rules: [], behaviour: DEFAULT_BEHAVIOUR },
           };
           if (lintPolicy(policy).length === 0) return;
           reported++;

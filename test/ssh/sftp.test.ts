@@ -11,23 +11,10 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { run, startTestBastion, type TestBastion, type UserKey } from "../harness/bastion.js";
+import { eventually } from "../harness/eventually.js";
 import { scp, sftpBatch, sha256File, waitForTransfer, writeRandomFile } from "../sftp/helpers.js";
 
 const MiB = 2 ** 20;
-
-/** Retries `check` until it passes or 10 s have gone by. */
-async function eventually(check: () => unknown): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((wake) => setTimeout(wake, 100));
-    }
-  }
-}
 
 /** The `m` events of the session's recordings (every channel's file). */
 function castMarkers(dir: string, session: string): string[] {

@@ -50,6 +50,8 @@ describe("deriving sessions and commands", () => {
         commands: 3,
         denials: 1,
         maxRisk: 90,
+        riskScore: 0,
+        signals: 1,
         masked: 3,
         files: 0,
         bytesDown: 0,

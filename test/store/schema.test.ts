@@ -47,6 +47,7 @@ describe("migrations", () => {
         "session_grants",
         "sessions",
         "share_links",
+        "signals",
         "transfer_events",
         "web_sessions",
       ],

@@ -8,7 +8,7 @@ import { describe, test } from "node:test";
 import Database from "better-sqlite3";
 import { openAuditIndex } from "../../src/store/index.js";
 import { SESSION_TRANSFERS } from "../../src/store/queries.js";
-import { MIGRATIONS, migrate } from "../../src/store/schema.js";
+import { migrate } from "../../src/store/schema.js";
 import {
   at,
   command,
@@ -21,6 +21,8 @@ import {
 } from "./helpers.js";
 
 const c = connection();
+/** The migration that added `transfer_events`. */
+const TRANSFER_EVENTS_VERSION = 10;
 
 const transferRecords = [
   sessionStart(c),
@@ -148,7 +150,7 @@ describe("a session's transfers and tunnels", () => {
   test("recorded before the table existed are back-filled from the events", () => {
     const path = freshPath();
     const old = new Database(path);
-    migrate(old, MIGRATIONS.length - 1);
+    migrate(old, TRANSFER_EVENTS_VERSION - 1);
     old.prepare("INSERT INTO sessions (id, started_at) VALUES ('s-old', 1000)").run();
     const insert = old.prepare(
       "INSERT INTO events (seq, time, event, fields, prev_hash, hash) VALUES (?, ?, ?, ?, '', '')",

@@ -1,9 +1,10 @@
 // Takes the screenshots in docs/screenshots/ (1366x768, Chromium): the
 // sign-in page, the sessions page in light and dark, a filtered sessions
-// page, a session page with the replay stopped at a command, the approvals
-// page with a held command waiting, and a share link's page. The sessions
-// and the approval request are real ones, made with ssh through a test
-// bastion.
+// page, a session page with the replay stopped at a command, the signals
+// page and a session opened from it at a signal, the approvals page with a held command waiting, and a share link's
+// page. The sessions, their signals (the default pack `portcullis init`
+// installs) and the approval request are real ones, made with ssh through a
+// test bastion.
 // Usage: npm run build && node dist/test/viewer/take-screenshots.js
 
 import { spawn } from "node:child_process";
@@ -70,6 +71,12 @@ async function makeSessions(bastion: TestBastion): Promise<void> {
     "rm -r /",
     "echo deployment-check-$((20+22))",
   ]);
+  await shell(bastion, key, [
+    "tar czf /tmp/etc.tgz /etc 2>/dev/null; ls -l /tmp/etc.tgz",
+    "base64 /etc/hostname",
+    "cat /etc/shadow",
+    "history -c",
+  ]);
   for (const command of ["uptime", "id", "cat /etc/hostname"]) {
     await run("/usr/bin/ssh", [...bastion.sshArgs(key, "web1"), command]);
   }
@@ -94,6 +101,13 @@ async function shoot(browser: Browser, base: string): Promise<void> {
       await page.locator("a.seek", { hasText: "rm -r /" }).click();
       await waitForTerminalText(page, "ls -la /etc/ssh");
       await page.screenshot({ path: join(OUT, "session.png"), fullPage: true });
+      await page.goto(`${base}/signals`);
+      await page.screenshot({ path: join(OUT, "signals.png"), fullPage: true });
+      await page.locator("tr", { hasText: "credentials-read" }).locator("a.open-session").click();
+      await page.waitForFunction(() => "portcullisViewer" in globalThis);
+      await waitForTerminalText(page, "base64 /etc/hostname");
+      await new Promise((wake) => setTimeout(wake, 1000)); // the seek settled
+      await page.screenshot({ path: join(OUT, "session-signals.png"), fullPage: true });
     }
     await context.close();
   }

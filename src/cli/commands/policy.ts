@@ -1,8 +1,9 @@
 // `portcullis policy lint|check|test`: the admin's tools around the policy
 // (SPEC §2, §5.6, §5.7). `lint` validates and warns about rules that can never
-// match; `check` explains the decision for one command line; `test` runs the
-// policy's own `*.test.yaml` cases. The policy directory is DIR, else the
-// config's `policy.dir`, else ./policies when there is no ./portcullis.yaml.
+// match; `check` explains the decision for one command line and the signal
+// rules it raises; `test` runs the policy's own `*.test.yaml` cases. The
+// policy directory is DIR, else the config's `policy.dir`, else ./policies
+// when there is no ./portcullis.yaml.
 
 import { existsSync, statSync } from "node:fs";
 import type { Command } from "commander";
@@ -16,6 +17,8 @@ import {
   type Policy,
   type RuleAction,
   type SessionAction,
+  type SignalAction,
+  type SignalHit,
 } from "../../policy/index.js";
 import { lintPolicy, type PolicyWarning } from "../../policy/lint.js";
 import { loadPolicyTestCases } from "../../policy/load.js";
@@ -56,6 +59,8 @@ export interface CheckReport {
     rule?: string;
     reason?: string;
     commands: Array<{ argv: readonly string[]; decision: RuleAction; rule?: string }>;
+    /** The signal rules that fired, when any did. */
+    signals?: Array<{ rule: string; score: number; reason: string; action?: SignalAction }>;
   };
 }
 
@@ -171,7 +176,10 @@ function splitList(text: string | undefined): string[] {
     .filter(Boolean);
 }
 
-/** Session access first; the command line is only decided for a session that is not denied. */
+/**
+ * Session access first; the command line (and its signals, with the query as
+ * the session's facts) is only decided for a session that is not denied.
+ */
 export function explainLine(policy: Policy, query: LineQuery): LineExplanation {
   const access = decideSessionAccess(policy, {
     user: query.user,
@@ -181,8 +189,14 @@ export function explainLine(policy: Policy, query: LineQuery): LineExplanation {
     sourceIp: query.sourceIp,
     at: query.at,
   });
-  if (access.decision === "deny" || access.entry === undefined) return { access };
-  return { access, verdict: decideCommandLine(policy, access.entry, extractCommands(query.line)) };
+  const { entry, target, login } = access;
+  if (access.decision === "deny" || entry === undefined || target === undefined) return { access };
+  const { user, groups, sourceIp, at } = query;
+  const facts = { user, groups, target, login: login ?? "", sourceIp, at };
+  return {
+    access,
+    verdict: decideCommandLine(policy, entry, extractCommands(query.line), facts),
+  };
 }
 
 export function checkReport({ access, verdict }: LineExplanation): CheckReport {
@@ -204,8 +218,13 @@ export function checkReport({ access, verdict }: LineExplanation): CheckReport {
         decision: command.decision,
         ...optional("rule", command.rule),
       })),
+      ...(verdict.signals?.length ? { signals: verdict.signals.map(reportedSignal) } : {}),
     },
   };
+}
+
+function reportedSignal({ rule, score, reason, action }: SignalHit) {
+  return { rule, score, reason, ...(action === undefined ? {} : { action }) };
 }
 
 function optional<K extends string>(key: K, value: string | undefined): { [P in K]?: string } {
@@ -221,12 +240,17 @@ function describeExplanation({ access, verdict }: LineExplanation): string {
     const status = verdict.status === "complete" ? "" : ` [${verdict.status}]`;
     lines.push(`line: ${verdict.decision}${status}${because(verdict)}`);
     lines.push(...verdict.commands.map(describeCommand));
+    lines.push(...(verdict.signals ?? []).map(describeSignal));
   }
   return `${lines.join("\n")}\n`;
 }
 
 function describeCommand(command: CommandVerdict): string {
   return `  ${command.decision.padEnd(7)} ${command.argv.map(shellQuoted).join(" ")}${because(command)}`;
+}
+
+function describeSignal(hit: SignalHit): string {
+  return `signal ${hit.rule} +${hit.score}: ${hit.reason}`;
 }
 
 /** A word as it could be typed, so that `echo "rm -rf /"` does not read as `echo rm -rf /`. */
@@ -279,11 +303,18 @@ function runTestCase(
       line: testCase.command,
     }),
   );
-  const actual = describeOutcome(report.command.decision, report.command.rule);
-  const expected = describeOutcome(testCase.expect, testCase.expect_rule);
+  const fired = (report.command.signals ?? []).map((signal) => signal.rule);
+  const expectsSignals = testCase.signals !== undefined;
+  const actual = describeOutcome(
+    report.command.decision,
+    report.command.rule,
+    expectsSignals || fired.length > 0 ? fired : undefined,
+  );
+  const expected = describeOutcome(testCase.expect, testCase.expect_rule, testCase.signals);
   const passed =
     report.command.decision === testCase.expect &&
-    (testCase.expect_rule === undefined || report.command.rule === testCase.expect_rule);
+    (testCase.expect_rule === undefined || report.command.rule === testCase.expect_rule) &&
+    (testCase.signals === undefined || sameNames(testCase.signals, fired));
   if (passed) return { passed, text: `ok   ${testCase.name}: ${actual}` };
   const reason = report.command.reason === undefined ? "" : ` (${report.command.reason})`;
   return {
@@ -292,6 +323,16 @@ function runTestCase(
   };
 }
 
-function describeOutcome(decision: RuleAction, rule: string | undefined): string {
-  return rule === undefined ? decision : `${decision} by ${rule}`;
+function describeOutcome(
+  decision: RuleAction,
+  rule: string | undefined,
+  signals?: readonly string[],
+): string {
+  const outcome = rule === undefined ? decision : `${decision} by ${rule}`;
+  return signals === undefined ? outcome : `${outcome} with signals [${signals.join(", ")}]`;
+}
+
+function sameNames(expected: readonly string[], actual: readonly string[]): boolean {
+  const wanted = new Set(expected);
+  return actual.length === wanted.size && actual.every((name) => wanted.has(name));
 }

@@ -1,6 +1,7 @@
 // `portcullis recordings list|show ID|play ID|verify [ID]`: find sessions in
-// the audit index, print one with its commands, replay its recording in the
-// terminal (the asciicast as written, at a chosen speed, idle time capped),
+// the audit index (by user, target, time, decision, text, risk score), print
+// one with its commands and signals, replay its recording in the terminal
+// (the asciicast as written, at a chosen speed, idle time capped),
 // and check that every recording is the file that was signed when it closed
 // and that the audit rows' hash chain is intact (exit 1 on any problem).
 // Recordings removed by retention are skipped (their rows are marked pruned).
@@ -15,13 +16,16 @@ import {
 } from "../../recording/index.js";
 import {
   type AuditIndex,
+  type CommandRow,
   openAuditIndex,
   type SessionFilter,
   type SessionSummary,
+  type SignalRow,
 } from "../../store/index.js";
 import { PortcullisError } from "../../util/errors.js";
+import { formatScore, withIndex } from "../audit-index-options.js";
 import { configFor } from "../config-option.js";
-import { instantOption } from "../option-parsers.js";
+import { instantOption, limitOption, scoreOption } from "../option-parsers.js";
 
 export function registerRecordingsCommands(program: Command): void {
   const recordings = program
@@ -36,7 +40,8 @@ export function registerRecordingsCommands(program: Command): void {
     .option("--until <iso8601>", "started before", instantOption)
     .option("--decision <decision>", "with at least one command of this decision (deny, warn, …)")
     .option("--text <text>", "with a command line containing this text")
-    .option("--limit <n>", "at most this many", (text) => Number.parseInt(text, 10), 50)
+    .option("--min-risk <n>", "whose risk score (signals) reached at least this", scoreOption)
+    .option("--limit <n>", "at most this many", limitOption, 50)
     .action((options: SessionFilter, command: Command) => {
       withIndex(configFor(command), (index) => {
         for (const session of index.listSessions(options)) {
@@ -46,17 +51,15 @@ export function registerRecordingsCommands(program: Command): void {
     });
   recordings
     .command("show")
-    .description("a session's details and its command lines")
+    .description("a session's details, its command lines and signals")
     .argument("<id>")
     .action((id: string, _options: unknown, command: Command) => {
       withIndex(configFor(command), (index) => {
         const found = index.getSession(id);
         if (!found) throw new PortcullisError("ERR_NO_SESSION", `no session ${id}`);
         process.stdout.write(`${sessionDetails(found.session)}\n`);
-        for (const row of found.commands) {
-          const rule = row.rule ? ` (${row.rule})` : "";
-          const offset = (row.offsetMs / 1000).toFixed(1).padStart(8);
-          process.stdout.write(`${offset}s  ${row.decision.padEnd(7)} ${row.line}${rule}\n`);
+        for (const line of timeline(found.commands, found.signals)) {
+          process.stdout.write(`${line}\n`);
         }
       });
     });
@@ -87,15 +90,6 @@ export function registerRecordingsCommands(program: Command): void {
     });
 }
 
-function withIndex<T>(loaded: LoadedConfig, use: (index: AuditIndex) => T): T {
-  const index = openAuditIndex({ path: loaded.config.database.path });
-  try {
-    return use(index);
-  } finally {
-    index.close();
-  }
-}
-
 function sessionLine(session: SessionSummary): string {
   const duration =
     session.endedAt === undefined
@@ -110,6 +104,7 @@ function sessionLine(session: SessionSummary): string {
     `commands=${session.commands}`,
     `denied=${session.denials}`,
     `risk=${session.maxRisk}`,
+    `score=${formatScore(session.riskScore)}`,
     `masked=${session.masked}`,
   ].join("  ");
 }
@@ -126,6 +121,8 @@ function sessionDetails(session: SessionSummary): string {
     ["started", session.startedAt.toISOString()],
     ["ended", session.endedAt?.toISOString()],
     ["end reason", session.endReason],
+    ["risk", session.commands > 0 ? `${session.maxRisk} (highest command risk)` : undefined],
+    ["score", session.signals > 0 ? riskScore(session) : undefined],
     ["masked", session.masked > 0 ? `${session.masked} secrets in the output` : undefined],
     ["files", session.files > 0 ? fileTotals(session) : undefined],
     ...session.recordings.map((row): [string, string] => [
@@ -137,6 +134,27 @@ function sessionDetails(session: SessionSummary): string {
     .filter(([, value]) => value !== undefined && value !== "")
     .map(([name, value]) => `${`${name}:`.padEnd(12)}${value}`)
     .join("\n");
+}
+
+function riskScore(session: SessionSummary): string {
+  return `${formatScore(session.riskScore)} (peak of ${session.signals} signal${session.signals === 1 ? "" : "s"}, decayed)`;
+}
+
+/** Command lines and signals, by offset: "  12.3s  deny    LINE (RULE)", "  12.3s  signal  RULE +S score=N: REASON". */
+function timeline(commands: readonly CommandRow[], signals: readonly SignalRow[]): string[] {
+  const offset = (ms: number) => `${(ms / 1000).toFixed(1).padStart(8)}s`;
+  const rows = [
+    ...commands.map((row) => ({
+      at: row.offsetMs,
+      text: `${offset(row.offsetMs)}  ${row.decision.padEnd(7)} ${row.line}${row.rule ? ` (${row.rule})` : ""}`,
+    })),
+    ...signals.map((row) => ({
+      at: row.offsetMs,
+      text: `${offset(row.offsetMs)}  ${"signal".padEnd(7)} ${row.rule} +${formatScore(row.score)} score=${formatScore(row.sessionScore)}: ${row.reason}`,
+    })),
+  ];
+  // Stable: at the same offset, the command comes before the signal it raised.
+  return rows.sort((a, b) => a.at - b.at).map((row) => row.text);
 }
 
 function fileTotals(session: SessionSummary): string {

@@ -1,9 +1,10 @@
 // The session page's script (no inline script anywhere: CSP script-src 'self').
 // Starts asciinema-player on #player from its data attributes with the cast
-// fetched once here, and makes every command link seek the player to that
-// command. With an idle time limit the player shortens long pauses, so a
-// command's time in the recording is mapped to the player's timeline the
-// way the player maps events (each pause capped at the limit).
+// fetched once here, seeks it to `data-start` (`?t=`, `?at=`), and makes
+// every command or signal link seek the player to that moment. With an idle
+// time limit the player shortens long pauses, so a time in the recording is
+// mapped to the player's timeline the way the player maps events (each
+// pause capped at the limit).
 
 (() => {
   const element = document.getElementById("player");
@@ -55,7 +56,6 @@
       rows: Number(data.rows),
       speed: Number(data.speed),
       ...(idle > 0 ? { idleTimeLimit: idle } : {}),
-      startAt: toPlayer(Number(data.start)),
       preload: true,
       fit: "width",
     });
@@ -66,6 +66,8 @@
         void seek(Number(link.dataset.at));
       });
     }
+    // Not the player's own `startAt`: it maps only part of the idle shortening.
+    if (Number(data.start) > 0) void seek(Number(data.start));
     window.portcullisViewer = { player, seek, toPlayer };
     element.dispatchEvent(new CustomEvent("portcullis:player-ready"));
   }
