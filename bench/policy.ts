@@ -2,19 +2,24 @@
 // programs, option clusters, paths, `*` programs, regexes) and a corpus of
 // generated realistic command lines (pipes, sudo, substitutions, redirects).
 // Measures per-line time of extractCommands + decideCommandLine (and each
-// alone): p50, p99, lines/s; and reload time (parse + compile the policy).
+// alone, and deciding with the session's facts so that the shipped signal
+// pack, policies/signals.yaml, is evaluated too): p50, p99, lines/s; and
+// reload time (parse + compile the policy).
 // Prints a table and writes bench/results/policy-<timestamp>.json.
 // Usage: npm run build && node dist/bench/policy.js [rounds]
 
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import type { Extraction } from "../src/policy/command-types.js";
 import { decideCommandLine, precompilePolicy } from "../src/policy/decide.js";
 import { parsePolicyFiles } from "../src/policy/parse.js";
 import { extractCommands } from "../src/policy/shell/index.js";
-import type { AccessEntry, Policy } from "../src/policy/types.js";
+import type { AccessEntry, Policy, SessionFacts } from "../src/policy/types.js";
 import { targetYaml } from "../test/policy/fixtures.js";
 import { machine, seededRandom, writeResult } from "./results-file.js";
 
 const RULE_COUNT = 1000;
+const SIGNAL_PACK = fileURLToPath(new URL("../../policies/signals.yaml", import.meta.url));
 const CORPUS_SIZE = 1000;
 
 const random = seededRandom(20261122);
@@ -218,6 +223,7 @@ function policyTexts(): { name: string; text: string }[] {
     { name: "00-targets.yaml", text: targets },
     { name: "10-rulesets.yaml", text: rulesets },
     { name: "20-access.yaml", text: access },
+    { name: "signals.yaml", text: readFileSync(SIGNAL_PACK, "utf8") },
   ];
 }
 
@@ -373,6 +379,14 @@ function tally(extractions: readonly Extraction[]): Record<string, number> {
   return counts;
 }
 
+/** A session on web1, so that the signal rules are evaluated. */
+function sessionFacts(policy: Policy): SessionFacts {
+  const target = policy.targets.get("web1");
+  if (target === undefined) throw new Error("the bench policy has no web1");
+  const at = new Date();
+  return { user: "alice", groups: ["ops"], target, login: "root", sourceIp: "10.0.0.1", at };
+}
+
 function main(): void {
   const rounds = Number(process.argv[2] ?? 20);
   const texts = policyTexts();
@@ -404,6 +418,10 @@ function main(): void {
     decide_only: timeLines(extractions, rounds, (extraction) =>
       decideCommandLine(policy, entry, extraction),
     ),
+    signal_rules: policy.signals.rules.length,
+    decide_with_signals: timeLines(extractions, rounds, (extraction) =>
+      decideCommandLine(policy, entry, extraction, sessionFacts(policy)),
+    ),
     reload_ms: reload.timing,
     goals: { p50_us: 50, p99_us: 500, reload_ms: 200 },
   };
@@ -417,6 +435,8 @@ function printTable(result: {
   extract_and_decide: Timing;
   extract_only: Timing;
   decide_only: Timing;
+  signal_rules: number;
+  decide_with_signals: Timing;
   reload_ms: ReloadTiming;
 }): void {
   const row = (name: string, timing: Timing) =>
@@ -427,6 +447,7 @@ function printTable(result: {
     row("extract + decide", result.extract_and_decide),
     row("extract only", result.extract_only),
     row("decide only", result.decide_only),
+    row(`+ ${result.signal_rules} signal rules`, result.decide_with_signals),
     `reload (parse + compile): median ${result.reload_ms.median} ms (parse ${result.reload_ms.parse_median}, compile ${result.reload_ms.compile_median}), max ${result.reload_ms.max} ms`,
   ];
   process.stdout.write(`${output.join("\n")}\n`);

@@ -7,7 +7,7 @@ import { isLoopbackHost, isSecureOrLoopbackUrl } from "../oidc/loopback.js";
 import { HOST_NAME_PATTERN } from "../openssh/host-name.js";
 import { parseHostPort } from "../policy/address.js";
 import { publicKeyLineSchema } from "../policy/public-key.js";
-import { durationSchema } from "../util/units.js";
+import { durationSchema, sizeSchema } from "../util/units.js";
 import { parsedString } from "../util/yaml-source.js";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
@@ -86,6 +86,8 @@ export function configSchema(dir: string) {
           login_timeout: durationSchema.prefault("30s"),
           upstream_timeout: durationSchema.prefault("10s"),
           shell_startup_timeout: durationSchema.prefault("15s"),
+          /** SIGTERM: how long open sessions may go on (they are warned) before they are ended. */
+          shutdown_grace: durationSchema.prefault("30s"),
         })
         .prefault({}),
       http: z
@@ -181,10 +183,63 @@ export function configSchema(dir: string) {
           path: ["session_idle"],
         })
         .prefault({}),
+      /** The operations listener: /metrics, /healthz, /readyz (docs/operations.md); off when absent. */
+      metrics: z.strictObject({ listen: listenSchema.prefault("127.0.0.1:9464") }).optional(),
       logging: z
         .strictObject({
           level: z.enum(LOG_LEVELS).default("info"),
+          /** Also (or, with `stdout: false`, only) append to this file. */
           audit_file: pathSchema.optional(),
+          /** Lines on stdout (journald); default true. */
+          stdout: z.boolean().default(true),
+          /** Rotation of `audit_file`. */
+          rotate: z
+            .strictObject({
+              size: sizeSchema.prefault("100MB"),
+              frequency: z.enum(["hourly", "daily"]).optional(),
+              keep: z.number().int().positive().default(10),
+            })
+            .optional(),
+          /** RFC 5424 over TCP (TLS when `tls` is set). */
+          syslog: z
+            .strictObject({
+              address: listenSchema,
+              tls: z.union([z.boolean(), z.strictObject({ ca: pathSchema })]).default(false),
+              app_name: textSchema.default("portcullis"),
+              facility: z
+                .enum([
+                  "auth",
+                  "authpriv",
+                  "daemon",
+                  "local0",
+                  "local1",
+                  "local2",
+                  "local3",
+                  "local4",
+                  "local5",
+                  "local6",
+                  "local7",
+                ])
+                .default("authpriv"),
+            })
+            .optional(),
+          /** Batches of JSON lines POSTed to a collector. */
+          http: z
+            .strictObject({
+              url: urlSchema,
+              /** A file whose content is sent as the Authorization header. */
+              authorization_file: pathSchema.optional(),
+              flush_interval: durationSchema.prefault("1s"),
+            })
+            .optional(),
+        })
+        .refine((logging) => logging.rotate === undefined || logging.audit_file !== undefined, {
+          error: "rotate needs audit_file",
+          path: ["rotate"],
+        })
+        .refine((logging) => logging.stdout || logging.audit_file !== undefined, {
+          error: "stdout: false needs audit_file",
+          path: ["stdout"],
         })
         .prefault({}),
     })

@@ -212,11 +212,6 @@ export function withLineSignals(
   return decided;
 }
 
-/** The signal that ends the session after this line, if one fired. */
-export function sessionEndingSignal(verdict: LineVerdict): SignalHit | undefined {
-  return verdict.signals?.find((hit) => hit.action === "end-session");
-}
-
 /** Compiles every ruleset and signal rule of a freshly loaded policy so its first decisions pay no compile cost. */
 export function precompilePolicy(policy: Policy): void {
   for (const ruleset of policy.rulesets.values()) compileRuleset(ruleset);

@@ -17,7 +17,6 @@ export {
   DEFAULT_RISK,
   decideCommandLine,
   precompilePolicy,
-  sessionEndingSignal,
 } from "./decide.js";
 export {
   decideInteractiveLine,

@@ -94,6 +94,7 @@ describe("config defaults", () => {
         login_timeout: 30_000,
         upstream_timeout: 10_000,
         shell_startup_timeout: 15_000,
+        shutdown_grace: 30_000,
         host_certificate: "/srv/pc/keys/host_ed25519-cert.pub",
         host_ca: "/srv/pc/keys/host_ca.pub",
         host_certificate_ttl: 31_536_000_000,
@@ -125,7 +126,7 @@ describe("config defaults", () => {
         session_max: 43_200_000,
         share_max_ttl: 604_800_000,
       },
-      logging: { level: "info" },
+      logging: { level: "info", stdout: true },
     });
   });
 

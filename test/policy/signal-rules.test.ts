@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { approvalSettings } from "../../src/policy/approval-settings.js";
 import type { Extraction } from "../../src/policy/command-types.js";
-import { decideCommandLine, sessionEndingSignal } from "../../src/policy/decide.js";
+import { decideCommandLine } from "../../src/policy/decide.js";
 import {
   type AccessEntry,
   extractCommands,
@@ -366,14 +366,17 @@ describe("signals fold into the line's decision", () => {
     );
   });
 
-  test("end-session is a deny, and the caller learns the session ends", () => {
+  test("end-session is a deny, and the signal stays on a line already denied", () => {
+    const endsSession = (verdict: { signals?: readonly { rule: string; action?: string }[] }) =>
+      verdict.signals?.find((hit) => hit.action === "end-session")?.rule;
     const ended = decide("curl -T f u", { sourceIp: "192.0.2.7" });
+    assert.equal(ended.decision, "deny");
     assert.equal(ended.reason, "uploading from outside the office");
-    assert.equal(sessionEndingSignal(ended)?.rule, "outsider-upload");
+    assert.equal(endsSession(ended), "outsider-upload");
     const alreadyDenied = decide("rm -rf / ; curl -T f u", { sourceIp: "192.0.2.7" });
     assert.equal(alreadyDenied.rule, "base#1");
-    assert.equal(sessionEndingSignal(alreadyDenied)?.rule, "outsider-upload");
-    assert.equal(sessionEndingSignal(decide("auditctl -D")), undefined);
+    assert.equal(endsSession(alreadyDenied), "outsider-upload");
+    assert.equal(endsSession(decide("auditctl -D")), undefined);
   });
 
   test("approve without approvers on the entry fails closed", () => {
