@@ -84,9 +84,10 @@ export class SessionSignals {
 
   /** A decided command line: the rules that fired on it and what the user's pace says. */
   line(verdict: LineVerdict, keptLine: string, keep: KeepText, marker?: (label: string) => void) {
-    for (const hit of verdict.signals ?? []) this.raise(keptEvidence(hit, keep), { marker });
-    const at = this.options.now().getTime();
-    for (const hit of this.tracker.line(at, verdict, keptLine)) this.raise(hit, { marker });
+    const at = this.options.now(); // a line's signals are raised together
+    for (const hit of verdict.signals ?? []) this.raise(keptEvidence(hit, keep), { marker, at });
+    const behaviour = this.tracker.line(at.getTime(), verdict, keptLine);
+    for (const hit of behaviour) this.raise(hit, { marker, at });
   }
 
   /**
@@ -128,9 +129,9 @@ export class SessionSignals {
   /** `fields`: extra audit fields (an integrity check's `action` is the entry's `on_unverified`). */
   private raise(
     hit: SignalHit,
-    how: { marker?: ((label: string) => void) | undefined; fields?: AuditFields } = {},
+    how: { marker?: ((label: string) => void) | undefined; fields?: AuditFields; at?: Date } = {},
   ): void {
-    const at = this.options.now();
+    const at = how.at ?? this.options.now();
     const peakBefore = this.score.peak;
     const sessionScore = this.score.add(at.getTime(), hit.score);
     this.raised.push(hit);
