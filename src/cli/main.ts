@@ -6,8 +6,10 @@
 import { Command, CommanderError } from "commander";
 import { errorMessage, PortcullisError } from "../util/errors.js";
 import { registerApprovalsCommands } from "./commands/approvals.js";
+import { registerBackupCommands } from "./commands/backup.js";
 import { registerCaCommands } from "./commands/ca.js";
 import { registerDemoCommand } from "./commands/demo.js";
+import { registerDoctorCommand } from "./commands/doctor.js";
 import { registerInitCommand } from "./commands/init.js";
 import { registerLoginCommand } from "./commands/login.js";
 import { registerPolicyCommands } from "./commands/policy.js";
@@ -43,6 +45,8 @@ function buildProgram(): Command {
     registerRecordingsCommands,
     registerSignalsCommand,
     registerApprovalsCommands,
+    registerBackupCommands,
+    registerDoctorCommand,
   ]) {
     register(program);
   }

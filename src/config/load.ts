@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { ConfigError, errorMessage } from "../util/errors.js";
 import { parseAndValidate } from "../util/yaml-source.js";
+import { withSystemdCredentials } from "./credentials.js";
 import { type Config, configSchema } from "./schema.js";
 
 export const DEFAULT_CONFIG_FILE = "portcullis.yaml";
@@ -35,7 +36,8 @@ export function loadConfig(
   const file = configFileName(explicitPath, env);
   const path = resolve(cwd, file);
   const dir = dirname(path);
-  return { path, dir, config: parseConfig(readConfigText(file, path), file, dir) };
+  const config = parseConfig(readConfigText(file, path), file, dir);
+  return { path, dir, config: withSystemdCredentials(config, env) };
 }
 
 /** Validates config text; `file` names it in problems, relative paths resolve against `dir`. */

@@ -188,10 +188,10 @@ export function configSchema(dir: string) {
       logging: z
         .strictObject({
           level: z.enum(LOG_LEVELS).default("info"),
-          /** Also (or, with `stdout: false`, only) append to this file. */
+          /** Append to this file (with `stdout: true`, as well as to stdout). */
           audit_file: pathSchema.optional(),
-          /** Lines on stdout (journald); default true. */
-          stdout: z.boolean().default(true),
+          /** Lines on stdout (journald); default: only when there is no `audit_file`. */
+          stdout: z.boolean().optional(),
           /** Rotation of `audit_file`. */
           rotate: z
             .strictObject({
@@ -237,10 +237,14 @@ export function configSchema(dir: string) {
           error: "rotate needs audit_file",
           path: ["rotate"],
         })
-        .refine((logging) => logging.stdout || logging.audit_file !== undefined, {
+        .refine((logging) => logging.stdout !== false || logging.audit_file !== undefined, {
           error: "stdout: false needs audit_file",
           path: ["stdout"],
         })
+        .transform((logging) => ({
+          ...logging,
+          stdout: logging.stdout ?? logging.audit_file === undefined,
+        }))
         .prefault({}),
     })
     .superRefine((config, ctx) => {

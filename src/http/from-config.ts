@@ -1,13 +1,15 @@
 // The HTTP listener as `portcullis serve` runs it: built from the `http`,
 // `oidc`, `ca`, `ssh` and `viewer` sections and the running bastion's parts
 // (audit, policy, revocation list, database, recordings). Started only when
-// both `http` and `oidc` are configured; the web viewer runs on it then.
+// both `http` and `oidc` are configured; the web viewer and /healthz,
+// /readyz run on it then.
 
 import { readFileSync } from "node:fs";
 import type { Approvals } from "../approvals/index.js";
 import type { AuditLog } from "../audit/log.js";
 import { loadCertificateAuthority } from "../ca/authority.js";
 import type { LoadedConfig } from "../config/index.js";
+import { healthRoutes, type Readiness } from "../metrics/index.js";
 import { TokenVerifier, trustedIssuers } from "../oidc/index.js";
 import type { SshPublicKey } from "../openssh/keys.js";
 import type { Policy } from "../policy/index.js";
@@ -35,6 +37,8 @@ export interface BastionParts {
   readonly recordings: { readonly store: RecordingStore; readonly key: AuditKey };
   /** The approvals service (the viewer's approvals page decides through it). */
   readonly approvals: Approvals;
+  /** Answers /readyz (with /healthz) on this listener too. */
+  readonly readiness: () => Readiness;
 }
 
 const WILDCARD_HOSTS = new Set(["0.0.0.0", "::", ""]);
@@ -109,7 +113,7 @@ export async function startConfiguredHttpServer(
       },
       audit: parts.audit,
       now: parts.now,
-      plugins: [viewer.plugin],
+      plugins: [viewer.plugin, healthRoutes(parts.readiness)],
     });
   } catch (error) {
     viewer.close();

@@ -2,7 +2,8 @@
 // straight into whole asciicast lines in a fill buffer, written by a single
 // asynchronous pump (two buffers take turns: one fills while the other is
 // written), hashed as they are written, and fdatasync'ed on a timer beside
-// the pump. A write error fails the file once (fail closed): it is cut back
+// the pump; each write and fdatasync reports its duration (for /metrics).
+// A write error fails the file once (fail closed): it is cut back
 // to its last whole line, and close() still reports the digest of what is in
 // it. The descriptor belongs to the main thread, which opened it and closes
 // it once the writer reports the file closed.
@@ -28,6 +29,10 @@ const LINE_OVERHEAD = 48;
 const CODES: Record<EventKind, EventCode> = ["o", "i", "i", "r", "m"];
 
 type State = "open" | "closing" | "closed" | "failed";
+
+function secondsSince(startedMs: number): number {
+  return (performance.now() - startedMs) / 1000;
+}
 
 function writeAscii(text: string, out: Uint8Array, at: number): number {
   for (let index = 0; index < text.length; index++) out[at + index] = text.charCodeAt(index);
@@ -142,11 +147,19 @@ export class CastFileWriter {
     this.spare = undefined;
     this.fillLength = 0;
     this.fillEventBytes = 0;
+    const started = performance.now();
     await writeFully(this.file.fd, lines, this.writtenBytes);
+    const seconds = secondsSince(started);
     this.hash.update(lines);
     this.writtenBytes += lines.length;
     if (full.length <= KEEP_BYTES) this.spare = full;
-    this.report({ type: "written", handle: this.file.handle, bytes: eventBytes });
+    this.report({
+      type: "written",
+      handle: this.file.handle,
+      bytes: eventBytes,
+      fileBytes: lines.length,
+      seconds,
+    });
     this.scheduleSync();
   }
 
@@ -169,7 +182,9 @@ export class CastFileWriter {
   private async syncData(): Promise<void> {
     const syncedBytes = this.writtenBytes;
     try {
+      const started = performance.now();
       await datasyncFd(this.file.fd);
+      this.report({ type: "synced", handle: this.file.handle, seconds: secondsSince(started) });
       await this.syncDirectoryOnce();
     } catch (error) {
       this.fail(error);

@@ -12,6 +12,7 @@ export type {
   ClosedRecording,
   LocalRecordingStoreOptions,
   RecordingStore,
+  RecordingWriteObserver,
   SessionRecording,
 } from "./types.js";
 export { RecordingError } from "./types.js";

@@ -37,7 +37,7 @@ export function createLocalRecordingStore(options: LocalRecordingStoreOptions): 
     maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
     now: options.now,
   };
-  const writer = new RecordingWriterThread();
+  const writer = new RecordingWriterThread(options.observer);
   return {
     create: (id, header) =>
       new LocalSessionRecording(openRecording(options.dir, id, header), settings, writer),

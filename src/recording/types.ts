@@ -69,6 +69,16 @@ export interface LocalRecordingStoreOptions {
   now: () => number;
   /** Unwritten data above this is a failure (fail closed). Default 8 MiB. */
   maxBufferedBytes?: number;
+  /** Told of every write and fdatasync of the writer thread (e.g. for /metrics). */
+  observer?: RecordingWriteObserver;
+}
+
+/** Called on the main thread for each write report; keep it cheap. */
+export interface RecordingWriteObserver {
+  /** `bytes` (asciicast lines) were written to a recording file in `seconds`. */
+  written(bytes: number, seconds: number): void;
+  /** An fdatasync of a recording file took `seconds`. */
+  synced(seconds: number): void;
 }
 
 /** An expected recording failure; the message is one line, safe to show. */

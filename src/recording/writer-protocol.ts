@@ -44,8 +44,16 @@ export type ToWriter =
   | { readonly type: "close"; readonly handle: number };
 
 export type FromWriter =
-  /** `bytes` of event data (as appended, before encoding) are now in the file. */
-  | { readonly type: "written"; readonly handle: number; readonly bytes: number }
+  /** `bytes` of event data (as appended, before encoding) are now in the file, as `fileBytes` written in `seconds`. */
+  | {
+      readonly type: "written";
+      readonly handle: number;
+      readonly bytes: number;
+      readonly fileBytes: number;
+      readonly seconds: number;
+    }
+  /** An fdatasync of the file took `seconds`. */
+  | { readonly type: "synced"; readonly handle: number; readonly seconds: number }
   | {
       readonly type: "failed";
       readonly handle: number;

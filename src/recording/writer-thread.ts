@@ -1,6 +1,7 @@
 // The main thread's side of the recording writer thread: starts the worker
 // when the first recording opens, sends each recording's events and close
-// request to it, and routes its reports back by handle. The worker keeps the
+// request to it, and routes its reports back by handle (write and fdatasync
+// times also to an optional observer, for /metrics). The worker keeps the
 // process alive only while a recording is open or closing. Descriptors stay
 // with this thread, which opened them: it closes each file once the worker
 // reports it done. If the worker dies, every recording it had fails (fail
@@ -11,7 +12,7 @@ import { Worker } from "node:worker_threads";
 import { errorMessage } from "../util/errors.js";
 import { closeFd } from "./fd-io.js";
 import { closeInterruptedFile } from "./interrupted.js";
-import { type ClosedRecording, RecordingError } from "./types.js";
+import { type ClosedRecording, RecordingError, type RecordingWriteObserver } from "./types.js";
 import {
   type EventBatch,
   type FromWriter,
@@ -39,6 +40,8 @@ export class RecordingWriterThread {
   private worker: Worker | undefined;
   private nextHandle = 1;
   private readonly recordings = new Map<number, OpenRecording>();
+
+  constructor(private readonly observer?: RecordingWriteObserver) {}
 
   /** Hands an open file (header written) to the writer; returns its handle. */
   open(file: Omit<OpenMessage, "type" | "handle">, listener: WriterListener): number {
@@ -85,7 +88,10 @@ export class RecordingWriterThread {
     const recording = this.recordings.get(message.handle);
     if (recording === undefined) return;
     const { listener, relativePath } = recording;
-    if (message.type === "written") listener.written(message.bytes);
+    if (message.type === "written") {
+      listener.written(message.bytes);
+      this.observer?.written(message.fileBytes, message.seconds);
+    } else if (message.type === "synced") this.observer?.synced(message.seconds);
     else if (message.type === "failed")
       listener.failed(new RecordingError(message.code, message.message));
     else {

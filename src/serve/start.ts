@@ -1,13 +1,14 @@
 // Assembles a running bastion from a loaded configuration: audit log, trust
 // anchors (user CA + extra CAs + revocation list), policy, vault, the SSH
 // listener, the HTTP listener (certificate issuance and the web viewer, when
-// `http` and `oidc` are configured) and the recordings' retention. Used by `portcullis serve`
+// `http` and `oidc` are configured), the operations listener (metrics and
+// health, when `metrics` is configured) and the recordings' retention. Used by `portcullis serve`
 // and `portcullis demo`.
 
 import { readFileSync } from "node:fs";
 import { approvalsFromConfig } from "../approvals/from-config.js";
 import type { Approvals } from "../approvals/types.js";
-import { type AuditLog, createAuditLog } from "../audit/log.js";
+import { type AuditLog, openAuditLog } from "../audit/log.js";
 import type { CertificateTrust } from "../auth/certificate-check.js";
 import { secondsToDate } from "../auth/validity.js";
 import { loadCertificateAuthority } from "../ca/authority.js";
@@ -16,14 +17,17 @@ import { RevocationList } from "../ca/revocation.js";
 import type { LoadedConfig } from "../config/index.js";
 import { type RunningHttpServer, startConfiguredHttpServer } from "../http/index.js";
 import { DetectionPool } from "../masking/detection-pool.js";
+import type { BastionHealth } from "../metrics/index.js";
 import { parsePrivateKey, publicKeyFromBlob } from "../openssh/keys.js";
 import { createLocalRecordingStore, loadAuditKey } from "../recording/index.js";
 import { signalsFromConfig } from "../signals/from-config.js";
 import type { BastionContext } from "../ssh/context.js";
 import { type RunningBastion, type SshListen, startBastion } from "../ssh/server.js";
+import { upgradeDatabase } from "../store/connection.js";
 import { openAuditIndex } from "../store/index.js";
 import { ConfigError, errorMessage } from "../util/errors.js";
 import { openVault, resolveMasterKey } from "../vault/index.js";
+import { operationsFor, type RunningOpsListener } from "./ops-listener.js";
 import { type PolicyReloadStats, startPolicyReloader } from "./policy-reload.js";
 import {
   createSessionRecordings,
@@ -40,8 +44,14 @@ export interface StartedServer {
   audit: AuditLog;
   /** Loads the policy again; keeps the running one when the new one is broken. */
   reloadPolicy(): boolean;
+  /** Reads the revocation list again; keeps the loaded one when the file is broken. */
+  reloadRevocations(): boolean;
   /** Policy reload counters (for /metrics). */
   policyStats: Readonly<PolicyReloadStats>;
+  /** Readiness (/readyz): `stopping()` when shutdown starts. */
+  health: BastionHealth;
+  /** The operations listener (/metrics, /healthz, /readyz), when `metrics` is configured. */
+  ops?: RunningOpsListener;
   close(reason: string): Promise<void>;
 }
 
@@ -55,21 +65,24 @@ export async function startServer(
   options: StartOptions = {},
 ): Promise<StartedServer> {
   const { config } = loaded;
-  const log =
-    options.audit ??
-    createAuditLog({ level: config.logging.level, file: config.logging.audit_file });
+  const log = options.audit ?? (await openAuditLog(config.logging));
   const now = () => new Date();
+  const upgrade = upgradeDatabase(config.database.path);
+  if (upgrade !== undefined) log.info("database schema upgraded", { ...upgrade });
+  const ops = operationsFor(config);
   const index = openAuditIndex({ path: config.database.path, checkpointIntervalMs: 1000 });
-  index.onFailure((error) =>
-    log.error("audit index write failed", { reason: errorMessage(error) }),
-  );
-  const audit = indexedAuditLog(log, index, now);
+  index.onFailure((error) => {
+    log.error("audit index write failed", { reason: errorMessage(error) });
+    ops.auditIndexFailed(error);
+  });
+  const audit = ops.metered(indexedAuditLog(log, index, now));
   const approvals = openApprovals(loaded, audit, now, index);
   const recordings: RecordingsSetup = {
     store: createLocalRecordingStore({
       dir: config.recordings.dir,
       fsyncIntervalMs: config.recordings.fsync_interval_ms,
       now: () => Date.now(),
+      observer: ops.recordingObserver,
     }),
     index,
     key: loadAuditKey(config.recordings.signing_key),
@@ -89,6 +102,7 @@ export async function startServer(
     audit,
     vaultEntries: () => new Set(vault.list().map((entry) => entry.name)),
   });
+  ops.health.policyLoaded();
   const trust = loadTrust(loaded, audit);
 
   const servedRecordings = createSessionRecordings(recordings);
@@ -109,16 +123,20 @@ export async function startServer(
     maskingDetection: new DetectionPool(), // its threads start with the first masked channel
     signals: signals.service,
   };
+  let opsListener: RunningOpsListener | undefined;
   const release = () => {
+    void opsListener?.close();
     void context.maskingDetection.terminate();
     trust.revocation.close(); // its watcher would keep the process alive
     policy.close();
     approvals.close();
     signals.close();
     index.close();
+    if (options.audit === undefined) void log.close?.(); // the forwarders' sockets and timers
   };
   let ssh: RunningBastion;
   try {
+    opsListener = await ops.listen();
     ssh = await startBastion(
       { key: hostKey, ...(hostCertificate ? { certificate: hostCertificate } : {}) },
       options.listen ?? config.ssh.listen,
@@ -128,6 +146,7 @@ export async function startServer(
     release();
     throw error;
   }
+  ops.health.sshListening();
   let http: RunningHttpServer | undefined;
   try {
     http = await startConfiguredHttpServer(loaded, {
@@ -142,6 +161,7 @@ export async function startServer(
       hostCaLine: () => hostCaKnownHostsLine(config),
       recordings: { store: recordings.store, key: recordings.key },
       approvals,
+      readiness: () => ops.health.readiness(),
     });
   } catch (error) {
     await ssh.close("the HTTP listener could not start");
@@ -155,12 +175,16 @@ export async function startServer(
   const retention = startRetention(config.recordings.retention, recordings, audit);
 
   return {
-    ssh,
+    ssh: ops.unreadyWhenStopping(ssh),
     ...(http === undefined ? {} : { http }),
     audit,
     reloadPolicy: () => policy.reload("signal"),
+    reloadRevocations: () => trust.revocation.reload(),
     policyStats: policy.stats,
+    health: ops.health,
+    ...(opsListener === undefined ? {} : { ops: opsListener }),
     close: async (reason) => {
+      ops.health.stopping();
       await ssh.close(reason);
       await servedRecordings.drain();
       await context.maskingDetection.terminate();
@@ -174,6 +198,8 @@ export async function startServer(
       audit.emit("server.stop", { reason });
       audit.flush();
       index.close();
+      await opsListener?.close();
+      await log.close?.(); // the syslog / HTTP forwarders deliver what they hold
     },
   };
 }

@@ -118,6 +118,11 @@ export class BastionConnection {
     });
   }
 
+  /** Writes `portcullis: <message>` on every open channel's stderr; the session goes on. */
+  tell(message: string): void {
+    for (const channel of this.openChannels) channel.stderr.write(`portcullis: ${message}\r\n`);
+  }
+
   /** Ends the connection, telling every open channel why. */
   end(reason: string): void {
     this.endReason = reason;
@@ -258,9 +263,7 @@ export class BastionConnection {
       gate: this.approvalGate(access),
       subject: this.sessionSubject(access),
       approvals: this.context.approvals,
-      tell: (message) => {
-        for (const channel of this.openChannels) channel.stderr.write(`portcullis: ${message}\r\n`);
-      },
+      tell: (message) => this.tell(message),
       end: (reason) => this.end(reason),
     });
     this.sessionApproval = approval;

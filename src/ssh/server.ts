@@ -1,5 +1,6 @@
 // The bastion's SSH listener: owns the ssh2 Server and the set of live
-// connections (so that SIGTERM can end each one with a message). Each
+// connections (so that a shutdown can warn each one, then end it with a
+// message). Each
 // connection's state lives in its own BastionConnection, never here. With a
 // host certificate, the (patched) ssh2 offers it first and the plain key too.
 
@@ -28,6 +29,10 @@ export interface BastionHostKey {
 export interface RunningBastion {
   port: number;
   host: string;
+  /** Stops accepting connections; resolves once the last open one has closed. */
+  stopAccepting(): Promise<void>;
+  /** Writes `portcullis: <message>` on every open session channel; the sessions go on. */
+  tell(message: string): void;
   /** Stops accepting, ends every session with `reason`, resolves when all are closed. */
   close(reason: string): Promise<void>;
 }
@@ -53,13 +58,22 @@ export async function startBastion(
     context.audit.error("ssh listener error", { error: error.message }),
   );
   const address = server.address() as AddressInfo;
+  let closed: Promise<void> | undefined;
+  const stopAccepting = () => {
+    closed ??= new Promise<void>((resolve) => server.close(() => resolve()));
+    return closed;
+  };
   return {
     host: address.address,
     port: address.port,
+    stopAccepting,
+    tell: (message) => {
+      for (const connection of connections) connection.tell(message);
+    },
     close: async (reason) => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const allClosed = stopAccepting();
       for (const connection of connections) connection.end(reason);
-      await closed;
+      await allClosed;
     },
   };
 }

@@ -1,10 +1,11 @@
 // Opening one more connection to the bastion's SQLite database for a store
 // that lives beside the audit index (approvals, web sessions, share links):
 // WAL, the schema migrated, and one clear error when it cannot be opened.
+// `upgradeDatabase` migrates the file up front (serve), to say what changed.
 
 import Database from "better-sqlite3";
 import { errorMessage, PortcullisError } from "../util/errors.js";
-import { migrate } from "./schema.js";
+import { migrate, type SchemaUpgrade } from "./schema.js";
 
 export interface SqliteConnectionOptions {
   /** A file path, or ":memory:" for tests. */
@@ -30,7 +31,7 @@ const DEFAULT_BUSY_TIMEOUT_MS = 2000;
 export function openSqliteStore<Store>(
   options: SqliteConnectionOptions,
   identity: StoreIdentity,
-  build: (db: Database.Database) => Store,
+  build: (db: Database.Database, upgrade: SchemaUpgrade | undefined) => Store,
 ): Store {
   let db: Database.Database | undefined;
   try {
@@ -39,8 +40,7 @@ export function openSqliteStore<Store>(
     db.pragma("synchronous = NORMAL");
     db.pragma("foreign_keys = ON");
     if (options.backgroundCheckpoints === true) db.pragma("wal_autocheckpoint = 0");
-    migrate(db);
-    return build(db);
+    return build(db, migrate(db));
   } catch (error) {
     db?.close();
     if (error instanceof PortcullisError) throw error;
@@ -49,4 +49,16 @@ export function openSqliteStore<Store>(
       `cannot open ${identity.name} ${options.path}: ${errorMessage(error)}`,
     );
   }
+}
+
+/** Migrates the database file (after a backup, see migrate) and closes it; what changed, if anything. */
+export function upgradeDatabase(path: string): SchemaUpgrade | undefined {
+  return openSqliteStore(
+    { path },
+    { name: "the database", code: "ERR_DATABASE" },
+    (db, upgrade) => {
+      db.close();
+      return upgrade;
+    },
+  );
 }

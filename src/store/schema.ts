@@ -1,11 +1,13 @@
 // The audit index's schema as an ordered list of migrations. The database's
 // `PRAGMA user_version` is the number of migrations applied; opening a
-// database applies the missing ones, each in its own transaction, and refuses
-// a database written by a newer Portcullis. Times are integer milliseconds
-// since the epoch (UTC) throughout.
+// database applies the missing ones, each in its own transaction (after a
+// consistent copy of an older database), and refuses a database written by a
+// newer Portcullis. Times are integer milliseconds since the epoch (UTC)
+// throughout.
 
+import { rmSync, writeFileSync } from "node:fs";
 import type Database from "better-sqlite3";
-import { PortcullisError } from "../util/errors.js";
+import { errorMessage, PortcullisError } from "../util/errors.js";
 
 export interface Migration {
   readonly description: string;
@@ -361,8 +363,24 @@ export function schemaVersion(db: Database.Database): number {
   return db.pragma("user_version", { simple: true }) as number;
 }
 
-/** Applies the migrations the database lacks (all of them by default, or up to `target`). */
-export function migrate(db: Database.Database, target = MIGRATIONS.length): void {
+/** What opening a database changed: its schema version before and after, and where the copy went. */
+export interface SchemaUpgrade {
+  readonly from: number;
+  readonly to: number;
+  /** The copy of the database as it was (`<file>.v<from>-<time>.bak`); none for a new or in-memory one. */
+  readonly backup?: string;
+}
+
+/**
+ * Applies the migrations the database lacks (all of them by default, or up
+ * to `target`). Upgrading a file database that already has a schema first
+ * copies it next to itself; when the copy fails, nothing is migrated.
+ * Returns what changed, or undefined when nothing had to.
+ */
+export function migrate(
+  db: Database.Database,
+  target = MIGRATIONS.length,
+): SchemaUpgrade | undefined {
   const current = schemaVersion(db);
   if (current > MIGRATIONS.length) {
     throw new PortcullisError(
@@ -370,11 +388,44 @@ export function migrate(db: Database.Database, target = MIGRATIONS.length): void
       `audit index schema version ${current} is newer than this Portcullis understands (${MIGRATIONS.length})`,
     );
   }
+  if (current >= target) return undefined;
+  const backup = current > 0 && !db.memory ? backupBeforeUpgrade(db, current, target) : undefined;
   for (let version = current + 1; version <= target; version++) {
     const migration = MIGRATIONS[version - 1] as Migration;
     db.transaction(() => {
       db.exec(migration.sql);
       db.pragma(`user_version = ${version}`);
     })();
+  }
+  return { from: current, to: target, ...(backup === undefined ? {} : { backup }) };
+}
+
+function backupBeforeUpgrade(db: Database.Database, from: number, to: number): string {
+  const stamp = new Date().toISOString().replace(/[-:]|\.\d+/g, "");
+  const file = `${db.name}.v${from}-${stamp}.bak`;
+  try {
+    copyDatabase(db, file);
+  } catch (error) {
+    throw new PortcullisError(
+      "ERR_DATABASE_BACKUP",
+      `cannot upgrade the database from schema version ${from} to ${to}: its backup ${file} failed: ${errorMessage(error)}`,
+    );
+  }
+  return file;
+}
+
+/**
+ * Writes a consistent copy of the database to a new file `file` (created
+ * empty with mode 0600, which `VACUUM INTO` accepts): one read transaction,
+ * so writers on other connections (WAL) go on meanwhile. A failed copy
+ * leaves no file behind.
+ */
+export function copyDatabase(db: Database.Database, file: string): void {
+  writeFileSync(file, "", { flag: "wx", mode: 0o600 });
+  try {
+    db.prepare("VACUUM INTO ?").run(file);
+  } catch (error) {
+    rmSync(file, { force: true });
+    throw error;
   }
 }

@@ -76,6 +76,30 @@ describe("loadConfig discovery", () => {
     assert.equal(config.logging.audit_file, "/var/log/audit.log");
     assert.equal(config.database.path, join(etc, "data/portcullis.db"));
   });
+
+  test("under systemd, private keys passed as credentials are read from $CREDENTIALS_DIRECTORY", () => {
+    const credentials = join(root, "credentials");
+    mkdirSync(credentials);
+    writeFileSync(join(credentials, "host_ed25519"), "");
+    writeFileSync(join(credentials, "user_ca"), "");
+    writeFileSync(join(etc, "keys.yaml"), "ca: { user_key: /etc/pc/user_ca }\n");
+    const file = join(etc, "keys.yaml");
+    const service = loadConfig(file, { CREDENTIALS_DIRECTORY: credentials }, cwd).config;
+    assert.equal(service.ssh.host_key, join(credentials, "host_ed25519"));
+    assert.equal(service.ca.user_key, join(credentials, "user_ca"));
+    assert.equal(service.recordings.signing_key, join(etc, "keys/audit_ed25519"), "not passed");
+    const admin = loadConfig(file, {}, cwd).config;
+    assert.equal(admin.ssh.host_key, join(etc, "keys/host_ed25519"));
+    assert.equal(admin.ca.user_key, "/etc/pc/user_ca");
+  });
+
+  test("stdout carries the log unless only a file is configured", () => {
+    assert.equal(parseConfig("", "p.yaml", root).logging.stdout, true);
+    const file = parseConfig("logging: { audit_file: a.log }\n", "p.yaml", root).logging;
+    assert.equal(file.stdout, false);
+    const both = parseConfig("logging: { audit_file: a.log, stdout: true }\n", "p.yaml", root);
+    assert.equal(both.logging.stdout, true);
+  });
 });
 
 describe("config defaults", () => {

@@ -20,7 +20,10 @@ const EXTRA_POLICY = `access:
 test("SIGTERM during masked bulk output: the bastion exits 0 (no detection thread left behind)", {
   timeout: 60_000,
 }, async () => {
-  const bastion = await startTestBastion({ extraPolicy: EXTRA_POLICY });
+  const bastion = await startTestBastion({
+    extraPolicy: EXTRA_POLICY,
+    sshConfig: ["shutdown_grace: 0s"], // the grace itself is tested in test/ops/lifecycle
+  });
   const user = await bastion.issueUser("mia@example.com", ["masked"]);
   const command = `while :; do echo 'card ${CARD} ok'; seq 1 20000; done`;
   const ssh = spawn("/usr/bin/ssh", [...bastion.sshArgs(user, "web1"), command], {

@@ -134,7 +134,7 @@ describe("interactive shell through the bastion", () => {
 
 describe("bastion shutdown", () => {
   it("ends live sessions with a message on SIGTERM and exits 0", async () => {
-    const bastion = await startTestBastion();
+    const bastion = await startTestBastion({ sshConfig: ["shutdown_grace: 0s"] });
     const alice = await bastion.issueUser("alice@example.com", ["ops"]);
     const shell = new PtyDriver("/usr/bin/ssh", ["-tt", ...bastion.sshArgs(alice, "web1")]);
     try {
