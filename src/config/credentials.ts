@@ -12,6 +12,7 @@ export const KEY_CREDENTIALS = {
   host_key: "host_ed25519",
   user_ca: "user_ca",
   signing_key: "audit_ed25519",
+  tls_key: "tls.key",
 } as const;
 
 /** The config with each key that systemd passed as a credential read from there. */
@@ -22,8 +23,17 @@ export function withSystemdCredentials(config: Config, env: NodeJS.ProcessEnv): 
     const path = join(directory, name);
     return existsSync(path) ? path : configured;
   };
+  const { http } = config;
   return {
     ...config,
+    ...(http?.tls === undefined
+      ? {}
+      : {
+          http: {
+            ...http,
+            tls: { ...http.tls, key: credential(KEY_CREDENTIALS.tls_key, http.tls.key) },
+          },
+        }),
     ssh: { ...config.ssh, host_key: credential(KEY_CREDENTIALS.host_key, config.ssh.host_key) },
     ca: { ...config.ca, user_key: credential(KEY_CREDENTIALS.user_ca, config.ca.user_key) },
     recordings: {

@@ -82,11 +82,17 @@ describe("loadConfig discovery", () => {
     mkdirSync(credentials);
     writeFileSync(join(credentials, "host_ed25519"), "");
     writeFileSync(join(credentials, "user_ca"), "");
-    writeFileSync(join(etc, "keys.yaml"), "ca: { user_key: /etc/pc/user_ca }\n");
+    writeFileSync(join(credentials, "tls.key"), "");
+    writeFileSync(
+      join(etc, "keys.yaml"),
+      "ca: { user_key: /etc/pc/user_ca }\nhttp: { listen: 0.0.0.0:8443, tls: { cert: c.pem, key: k.pem } }\n",
+    );
     const file = join(etc, "keys.yaml");
     const service = loadConfig(file, { CREDENTIALS_DIRECTORY: credentials }, cwd).config;
     assert.equal(service.ssh.host_key, join(credentials, "host_ed25519"));
     assert.equal(service.ca.user_key, join(credentials, "user_ca"));
+    assert.equal(service.http?.tls?.key, join(credentials, "tls.key"));
+    assert.equal(service.http?.tls?.cert, join(etc, "c.pem"));
     assert.equal(service.recordings.signing_key, join(etc, "keys/audit_ed25519"), "not passed");
     const admin = loadConfig(file, {}, cwd).config;
     assert.equal(admin.ssh.host_key, join(etc, "keys/host_ed25519"));
