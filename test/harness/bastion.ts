@@ -44,6 +44,8 @@ export function run(
       clearTimeout(timer);
       resolvePromise({ code, signal, stdout, stderr });
     });
+    // A program may exit without reading its input (EPIPE): its exit status says what happened.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(options.input ?? "");
   });
 }
