@@ -7,7 +7,12 @@ import { connect } from "node:net";
 import { decideHostCertificate } from "../auth/host-certificate.js";
 import { sshFingerprint } from "../openssh/keys.js";
 import type { Target } from "../policy/index.js";
-import { hostKeyAlgorithm, scanHostKey, type UpstreamEndpoint } from "../ssh/upstream.js";
+import {
+  hostKeyAlgorithm,
+  hostKeyTrustOf,
+  scanHostKey,
+  type UpstreamEndpoint,
+} from "../ssh/upstream.js";
 import { errorMessage } from "../util/errors.js";
 import { type CheckResult, fail, ok } from "./check.js";
 
@@ -75,20 +80,21 @@ export function judgeHostKey(
 ): CheckResult {
   const check = `target ${target.name} host key`;
   if ("error" in presented) return fail(check, presented.error);
-  if (target.host_key) {
-    const pinned = target.host_key.fingerprint;
-    return presented.blob.equals(target.host_key.blob)
+  if (!target.host_key && !target.host_ca) {
+    return fail(check, "the target has neither host_key nor host_ca");
+  }
+  const trust = hostKeyTrustOf(target, clockSkewMs);
+  if (trust.kind === "pinned") {
+    const pinned = sshFingerprint(trust.key.blob);
+    return presented.blob.equals(trust.key.blob)
       ? ok(check, `matches the pinned ${pinned}`)
       : fail(
           check,
           `presents ${sshFingerprint(presented.blob)}, not the pinned ${pinned}: if the change is expected, check it out of band and pin the line from portcullis targets scan ${target.name}`,
         );
   }
-  if (!target.host_ca) return fail(check, "the target has neither host_key nor host_ca");
-  const hostNames = [target.address.host, target.name];
-  const trust = { hostCa: target.host_ca, hostNames, clockSkewMs };
-  const decision = decideHostCertificate(presented.blob, trust, now);
+  const decision = decideHostCertificate(presented.blob, trust.trust, now);
   return decision.ok
-    ? ok(check, `host certificate signed by its host_ca ${target.host_ca.fingerprint}`)
+    ? ok(check, `host certificate signed by its host_ca ${trust.trust.hostCa.fingerprint}`)
     : fail(check, `${decision.reason}: re-issue the target's host certificate`);
 }

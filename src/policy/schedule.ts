@@ -86,11 +86,20 @@ export function checkSchedule(schedule: Schedule, at: Date): ScheduleResult {
 
 /** Weekday (0 = Sunday) and minutes since midnight of `at` in the zone `tz`. */
 function localTime(at: Date, tz: string): { weekday: number; minutes: number } {
-  const parts = formatterFor(tz).formatToParts(at);
+  const clock = localClock(at, tz);
+  const weekday = WEEKDAYS.indexOf(clock.weekday.toLowerCase() as Weekday);
+  return { weekday, minutes: clock.hour * 60 + clock.minute };
+}
+
+/** Weekday (`Mon`), hour (0–23) and minute of `at` in the zone `timeZone` (default UTC), by Intl (DST included). */
+export function localClock(
+  at: Date,
+  timeZone = "UTC",
+): { weekday: string; hour: number; minute: number } {
+  const parts = formatterFor(timeZone).formatToParts(at);
   const part = (type: Intl.DateTimeFormatPartTypes) =>
     parts.find((p) => p.type === type)?.value ?? "";
-  const weekday = WEEKDAYS.indexOf(part("weekday").toLowerCase() as Weekday);
-  return { weekday, minutes: Number(part("hour")) * 60 + Number(part("minute")) };
+  return { weekday: part("weekday"), hour: Number(part("hour")), minute: Number(part("minute")) };
 }
 
 function formatterFor(tz: string): Intl.DateTimeFormat {

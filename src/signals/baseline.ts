@@ -3,6 +3,7 @@
 // labels, source networks, start hours, download volume. Pure: the caller
 // reads the history from the index (AuditIndex.userHistory) and passes it in.
 import { normalizeIp } from "../policy/cidr.js";
+import { localClock } from "../policy/schedule.js";
 import type { HistorySession } from "../store/types.js";
 import type { Baseline } from "./types.js";
 
@@ -18,7 +19,6 @@ export type LabelsOf = (target: string) => ReadonlyMap<string, string> | undefin
 
 const HOURS_PER_DAY = 24;
 const P90 = 0.9;
-const clockFormatters = new Map<string, Intl.DateTimeFormat>();
 
 export function buildBaseline(
   history: readonly HistorySession[],
@@ -92,26 +92,4 @@ function ipv6Hextets(address: string): string[] {
   const left = split(head);
   const right = split(tail);
   return [...left, ...new Array<string>(8 - left.length - right.length).fill("0"), ...right];
-}
-
-/** Weekday (`Mon`), hour (0–23) and minute of `at` in the zone `timeZone` (default UTC), by Intl (DST included). */
-export function localClock(
-  at: Date,
-  timeZone = "UTC",
-): { weekday: string; hour: number; minute: number } {
-  let formatter = clockFormatters.get(timeZone);
-  if (formatter === undefined) {
-    formatter = new Intl.DateTimeFormat("en-US", {
-      timeZone,
-      weekday: "short",
-      hour: "2-digit",
-      minute: "2-digit",
-      hourCycle: "h23",
-    });
-    clockFormatters.set(timeZone, formatter);
-  }
-  const parts = formatter.formatToParts(at);
-  const part = (type: Intl.DateTimeFormatPartTypes) =>
-    parts.find((p) => p.type === type)?.value ?? "";
-  return { weekday: part("weekday"), hour: Number(part("hour")), minute: Number(part("minute")) };
 }

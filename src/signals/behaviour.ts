@@ -6,10 +6,10 @@
 // Date) passed in; the caller scores and audits the hits.
 import { posix } from "node:path";
 import type { CommandVerdict, LineVerdict } from "../policy/command-types.js";
-import { checkSchedule, type HoursWindow, type Schedule } from "../policy/schedule.js";
+import { checkSchedule, type HoursWindow, localClock, type Schedule } from "../policy/schedule.js";
 import { effectsOf } from "../policy/shell/wrappers.js";
 import type { RuleAction } from "../policy/types.js";
-import { labelText, localClock, networkOf } from "./baseline.js";
+import { labelText, networkOf } from "./baseline.js";
 import type {
   Baseline,
   BehaviourSettings,

@@ -53,7 +53,7 @@ import {
 } from "./session-channel.js";
 import { serveSftp } from "./sftp-channel.js";
 import { runTargetMenu } from "./target-menu.js";
-import { connectUpstream, HostKeyRejectedError, type HostKeyTrust } from "./upstream.js";
+import { connectUpstream, HostKeyRejectedError, hostKeyTrustOf } from "./upstream.js";
 
 type Identity = Extract<ReturnType<typeof decideUserCertificate>, { ok: true }>["identity"];
 
@@ -688,13 +688,6 @@ function credentialName(target: Target, login: string): string {
   const name = target.credentials.get(login);
   if (name === undefined) throw new Error(`no credential for ${login}@${target.name}`);
   return name;
-}
-
-function hostKeyTrustOf(target: Target, clockSkewMs: number): HostKeyTrust {
-  if (target.host_key) return { kind: "pinned", key: target.host_key };
-  if (!target.host_ca) throw new Error(`target ${target.name} has no host_key or host_ca`);
-  const hostNames = [target.address.host, target.name];
-  return { kind: "ca", trust: { hostCa: target.host_ca, hostNames, clockSkewMs } };
 }
 
 function withoutUndefined(fields: AuditFields): AuditFields {

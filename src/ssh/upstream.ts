@@ -7,6 +7,7 @@
 import type { ServerHostKeyAlgorithm, Client as UpstreamClient } from "ssh2";
 import ssh2 from "ssh2";
 import { decideHostCertificate, type HostCertificateTrust } from "../auth/host-certificate.js";
+import type { Target } from "../policy/types.js";
 import { PortcullisError } from "../util/errors.js";
 
 const { Client } = ssh2;
@@ -181,4 +182,12 @@ export function scanHostKey(
       },
     });
   });
+}
+
+/** How a target's host key is trusted: its pinned key, or certificates its host CA signed for its address or name. */
+export function hostKeyTrustOf(target: Target, clockSkewMs: number): HostKeyTrust {
+  if (target.host_key) return { kind: "pinned", key: target.host_key };
+  if (!target.host_ca) throw new Error(`target ${target.name} has no host_key or host_ca`);
+  const hostNames = [target.address.host, target.name];
+  return { kind: "ca", trust: { hostCa: target.host_ca, hostNames, clockSkewMs } };
 }

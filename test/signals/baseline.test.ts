@@ -3,7 +3,8 @@
 // or UTC, and the nearest-rank 90th percentile of downloads.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { localClock, networkOf, percentile } from "../../src/signals/baseline.js";
+import { localClock } from "../../src/policy/schedule.js";
+import { networkOf, percentile } from "../../src/signals/baseline.js";
 import { baselineOf, DAY, past } from "./fixtures.js";
 
 describe("networkOf", () => {
