@@ -7,7 +7,6 @@
 // meanwhile lines wait in a bounded buffer (oldest dropped and counted).
 // Nothing here blocks or throws into the caller.
 
-import { once } from "node:events";
 import { isIP, type Socket, connect as tcpConnect } from "node:net";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -133,7 +132,9 @@ export class SyslogForwarder implements Forwarder {
     if (socket !== undefined) {
       socket.end();
       const timeLeft = Math.max(0, deadline - Date.now());
-      await Promise.race([once(socket, "close"), sleep(timeLeft, undefined, { ref: false })]);
+      // not events.once: it rejects when the socket fails first (a reset, a refused connect)
+      const closed = new Promise((resolve) => socket.once("close", resolve));
+      await Promise.race([closed, sleep(timeLeft, undefined, { ref: false })]);
       socket.destroy();
     }
     return this.queue.length + this.queue.takeDropped();

@@ -5,13 +5,15 @@
 // (long, multi-line and non-ASCII values included); an untrusted collector
 // is refused without harm; when the collector goes away the lines wait and
 // are delivered once it is back; a full buffer drops the oldest lines and
-// says how many; close delivers what is left.
+// says how many; close delivers what is left, and resolves even when the
+// connection fails while it waits.
 
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
+import { createServer, type Socket } from "node:net";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { after, test } from "node:test";
 import type { SyslogOptions } from "../../src/audit/destinations-syslog.js";
 import { eventually } from "../harness/eventually.js";
 import {
@@ -202,4 +204,20 @@ test("close delivers what is buffered; with the collector gone it gives up in ti
   );
   assert.equal(report?.sink, "syslog");
   assert.ok(Number(report?.undelivered) >= 1);
+});
+
+test("close resolves when the connection fails while close waits for it (a reset mid-handshake)", async () => {
+  // accepts TCP but never speaks TLS, and resets the connection while close() waits for its end
+  const accepted: Socket[] = [];
+  const silent = createServer((socket) => {
+    accepted.push(socket);
+    socket.on("error", () => {});
+    setTimeout(() => socket.resetAndDestroy(), 150);
+  });
+  await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+  after(() => silent.close());
+  const port = (silent.address() as { port: number }).port;
+  const { log } = await syslogLog(port, { tls: true });
+  await eventually(() => assert.equal(accepted.length, 1));
+  await log.close?.(); // rejected with ECONNRESET before
 });
