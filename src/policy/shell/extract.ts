@@ -95,6 +95,14 @@ function followEffect(effect: Effect, context: Context): EffectResult {
   return { commands: inner.partial, dynamic: "cannot parse the code it runs" };
 }
 
+/** Redirections without a program (`> f`): bash performs them as the no-op builtin `:` would. */
+const NULL_PROGRAM: ArgWord = { literal: ":" };
+
+function argvOf(command: SimpleCommand): ArgWord[] {
+  if (command.words.length === 0 && command.redirects.length > 0) return [NULL_PROGRAM];
+  return command.words.map(argWord);
+}
+
 function extractSimple(
   command: SimpleCommand,
   depth: number,
@@ -107,7 +115,7 @@ function extractSimple(
     depth,
     names,
   };
-  return expandArgv(command.words.map(argWord), context);
+  return expandArgv(argvOf(command), context);
 }
 
 /** The parse failure as an extraction, or undefined when `line` parsed completely. */

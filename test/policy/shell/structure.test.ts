@@ -128,7 +128,9 @@ const redirections: Case[] = [
   ["a {fd}> f", ["a"]],
   ["a <<< 'text'", ["a"]],
   ["a > $(b)", ["b", "a"]],
-  ["> f", []],
+  ["> f", [":"]], // bash performs the redirections as `:` would: the file is still truncated
+  ["x=1 >> f", [":"]],
+  ["> $(b)", ["b", ":"]],
   ["> f a", ["a"]],
   ["a>f b", ["a·b"]],
   ["a 2>/dev/null 1>&2", ["a"]],
