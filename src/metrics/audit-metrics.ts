@@ -102,7 +102,7 @@ function sessionObservers(metrics: BastionMetrics): Partial<Record<AuditEventNam
   };
 }
 
-/** Pending requests and the time to their outcome (requests made before a restart are not timed). */
+/** The time from a request to its outcome (requests made before a restart, or by another bastion, are not timed). */
 function approvalObservers(
   metrics: BastionMetrics,
   now: () => number,
@@ -114,14 +114,12 @@ function approvalObservers(
       const started = typeof id === "string" ? requestedAt.get(id) : undefined;
       if (started === undefined) return;
       requestedAt.delete(id as string);
-      metrics.approvalsPending.set(requestedAt.size);
       metrics.approvalSeconds.observe({ outcome }, (now() - started) / 1000);
     };
   const observers: Partial<Record<AuditEventName, Observer>> = {
     "approval.requested": ({ id }) => {
       if (typeof id !== "string" || requestedAt.size >= MAX_PENDING) return;
       requestedAt.set(id, now());
-      metrics.approvalsPending.set(requestedAt.size);
     },
   };
   for (const [event, outcome] of Object.entries(APPROVAL_OUTCOMES))

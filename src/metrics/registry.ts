@@ -15,8 +15,11 @@ const DECISION_SECONDS = [5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 14_400
 
 export type BastionMetrics = ReturnType<typeof createBastionMetrics>;
 
-/** `ready`: whether /readyz answers 200, read at each scrape. */
-export function createBastionMetrics(ready: () => boolean) {
+/**
+ * `ready`: whether /readyz answers 200; `pendingApprovals`: the requests
+ * pending in the database. Both are read at each scrape.
+ */
+export function createBastionMetrics(ready: () => boolean, pendingApprovals: () => number) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -54,10 +57,14 @@ export function createBastionMetrics(ready: () => boolean) {
       "Command lines decided by the policy, by decision (allow, warn, approve, deny).",
       ["decision"],
     ),
-    approvalsPending: gauge(
-      "portcullis_approvals_pending",
-      "Approval requests made by this server and not yet approved, denied, expired or withdrawn.",
-    ),
+    approvalsPending: new Gauge({
+      name: "portcullis_approvals_pending",
+      help: "Approval requests in the database (made by any bastion sharing it) not yet approved, denied, expired or withdrawn.",
+      registers,
+      collect() {
+        this.set(pendingApprovals());
+      },
+    }),
     approvalSeconds: histogram(
       "portcullis_approval_duration_seconds",
       "Time from an approval request to its outcome (approved, denied, expired, withdrawn).",

@@ -28,6 +28,8 @@ export interface Operations {
   metered(audit: AuditLog): AuditLog;
   /** For the recording store (undefined without `metrics`). */
   readonly recordingObserver: RecordingWriteObserver | undefined;
+  /** Where the metrics read the pending approval requests (none until this is called). */
+  countPendingApprovals(count: () => number): void;
   /** For the audit index's failure listener. */
   auditIndexFailed(error: Error): void;
   /** The SSH listener, made unready as soon as it stops accepting (shutdown starts). */
@@ -47,10 +49,17 @@ export interface RunningOpsListener {
 export function operationsFor(config: Config): Operations {
   const health = new BastionHealth({ databasePath: config.database.path });
   const listen = config.metrics?.listen;
+  const pending = new PendingApprovals();
   const metrics =
-    listen === undefined ? undefined : createBastionMetrics(() => health.readiness().ready);
+    listen === undefined
+      ? undefined
+      : createBastionMetrics(
+          () => health.readiness().ready,
+          () => pending.read(),
+        );
   return {
     health,
+    countPendingApprovals: (count) => pending.countWith(count),
     metered: (audit) => (metrics === undefined ? audit : meteredAuditLog(audit, metrics)),
     recordingObserver: metrics === undefined ? undefined : recordingWriteMetrics(metrics),
     auditIndexFailed: (error) => {
@@ -89,4 +98,23 @@ export async function startOpsListener(
     url: `http://${formatHostPort({ host: address.address, port: address.port })}`,
     close: () => app.close(),
   };
+}
+
+/** The pending requests' count as last read: during shutdown the approvals close before the listener. */
+class PendingApprovals {
+  #count: () => number = () => 0;
+  #last = 0;
+
+  countWith(count: () => number): void {
+    this.#count = count;
+  }
+
+  read(): number {
+    try {
+      this.#last = this.#count();
+    } catch {
+      // closed: the last count stands
+    }
+    return this.#last;
+  }
 }

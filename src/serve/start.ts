@@ -77,6 +77,7 @@ export async function startServer(
   });
   const audit = ops.metered(indexedAuditLog(log, index, now));
   const approvals = openApprovals(loaded, audit, now, index);
+  ops.countPendingApprovals(() => approvals.pending().length);
   const recordings: RecordingsSetup = {
     store: createLocalRecordingStore({
       dir: config.recordings.dir,

@@ -31,7 +31,10 @@ interface Rule {
 
 /** Names of every metric a scrape of a new server shows. */
 async function registeredNames(): Promise<Set<string>> {
-  const metrics = createBastionMetrics(() => true);
+  const metrics = createBastionMetrics(
+    () => true,
+    () => 0,
+  );
   const described = await metrics.registry.getMetricsAsJSON();
   return new Set(described.map((metric) => metric.name));
 }
@@ -117,7 +120,10 @@ describe("the metered audit log", () => {
 
   it("passes every event on unchanged and keeps free text out of the labels", async () => {
     const kept = new KeptLog();
-    const metrics = createBastionMetrics(() => true);
+    const metrics = createBastionMetrics(
+      () => true,
+      () => 0,
+    );
     const audit = meteredAuditLog(kept, metrics, () => 0);
     const hostile = [
       ["auth.failure", { code: "alice@example.com", user: "alice@example.com" }],
@@ -141,7 +147,11 @@ describe("the metered audit log", () => {
 
   it("times approvals from request to outcome and counts a session refused twice once", async () => {
     let now = 1_000;
-    const metrics = createBastionMetrics(() => true);
+    let pending = 3;
+    const metrics = createBastionMetrics(
+      () => true,
+      () => pending,
+    );
     const audit = meteredAuditLog(new KeptLog(), metrics, () => now);
     audit.emit("approval.requested", { id: "a1" });
     audit.emit("approval.requested", { id: "a2" });
@@ -150,7 +160,9 @@ describe("the metered audit log", () => {
     audit.emit("session.denied", { session: "s1", reason: "no access" });
     audit.emit("session.denied", { session: "s1", reason: "sftp is not allowed" });
     const text = await metrics.registry.metrics();
-    assert.match(text, /^portcullis_approvals_pending 1$/m);
+    assert.match(text, /^portcullis_approvals_pending 3$/m, "read from the database, not counted");
+    pending = 0;
+    assert.match(await metrics.registry.metrics(), /^portcullis_approvals_pending 0$/m);
     assert.match(text, /^portcullis_approval_duration_seconds_sum\{outcome="approved"\} 42$/m);
     assert.match(
       text,

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { DemoIdentityProvider } from "../../src/idp/index.js";
 import { sessionOutcome } from "../../src/metrics/index.js";
+import { commandRequest, openService } from "../approvals/helpers.js";
 import { run, startTestBastion, type TestBastion, type UserKey } from "../harness/bastion.js";
 import { keygenCertificate } from "../harness/certs.js";
 import { eventually } from "../harness/eventually.js";
@@ -175,6 +176,12 @@ describe("metrics and health of a running bastion", () => {
     assert.equal(await exited, 0);
     const settled = await scrape(url);
     assert.equal(settled.value("portcullis_approvals_pending"), 0);
+    // A request another bastion node made in the shared database counts too.
+    const { approvals } = openService({ path: join(bastion.dir, "data", "portcullis.db") });
+    const elsewhere = approvals.request(commandRequest());
+    assert.equal((await scrape(url)).value("portcullis_approvals_pending"), 1);
+    approvals.withdraw(elsewhere.id, "test");
+    assert.equal((await scrape(url)).value("portcullis_approvals_pending"), 0);
     assert.equal(
       settled.value('portcullis_approval_duration_seconds_count{outcome="approved"}'),
       1,
