@@ -1,11 +1,12 @@
 // The approvals module's public shapes (SPEC §8, issue 7): a request for a
-// second pair of eyes on one command line or on a session, the votes on it,
-// the grant a session approval gives, and the service the SSH data path,
-// the approver console and the CLI share. One store, every channel final.
+// second pair of eyes on one command line, a session or a connection's file
+// transfers, the votes on it, the grant a session approval gives, and the
+// service the SSH data path, the approver console and the CLI share. One
+// store, every channel final.
 import type { Principals } from "../policy/types.js";
 import { PortcullisError } from "../util/errors.js";
 
-export type ApprovalKind = "command" | "session";
+export type ApprovalKind = "command" | "session" | "file_transfer";
 export type ApprovalStatus = "pending" | "approved" | "denied" | "expired" | "withdrawn";
 export type ApprovalVerdict = "approve" | "deny";
 
@@ -24,9 +25,9 @@ export interface NewApprovalRequest {
   readonly session: string;
   readonly target: string;
   readonly login?: string;
-  /** The exact command line, or "session" for a session approval. */
+  /** The exact command line, "session" for a session approval, the first transfer ("sftp", `scp -f …`) for a file transfer approval. */
   readonly line: string;
-  /** The rule id (`ruleset#N`) or `access:<entry>` for a session approval. */
+  /** The rule id (`ruleset#N`) or `access:<entry>` for a session or file transfer approval. */
   readonly rule: string;
   readonly reason: string;
   readonly approvers: ApproverSet;

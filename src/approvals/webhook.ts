@@ -60,7 +60,11 @@ function quoted(text: string): string {
 
 /** One line a person reads in a chat channel. */
 export function webhookText(event: WebhookEvent, request: ApprovalRequest): string {
-  const what = request.kind === "session" ? "session" : quoted(request.line);
+  const what = {
+    command: quoted(request.line),
+    session: "session",
+    file_transfer: `file transfer ${quoted(request.line)}`,
+  }[request.kind];
   const where = `${request.login === undefined ? "" : `${request.login}@`}${request.target}`;
   const subject = `Approval *${request.id}* for ${slackEscape(request.requester.user)} on ${slackEscape(where)}: ${what}`;
   const comment =

@@ -40,14 +40,24 @@ export interface FilePolicy {
 }
 
 const ALLOW: FileVerdict = { decision: "allow" };
-export const APPROVE_NOT_SUPPORTED = "file transfer needs approval, not supported over sftp yet";
+const APPROVAL_NEEDED = "file transfer needs approval";
 
-/** Why the entry refuses file transfer altogether; undefined when some transfer is allowed. */
+/**
+ * Why the entry refuses file transfer altogether; undefined when some
+ * transfer is allowed. `approve` refuses until the connection's transfers
+ * are approved (src/ssh/transfer-approval.ts), which then decides them
+ * under `approvedTransfers(entry)`.
+ */
 export function fileTransferRefusal(entry: AccessEntry | undefined): string | undefined {
   if (entry === undefined) return "no access entry allows this session";
   if (entry.file_transfer === "deny") return `file transfer is denied (access ${entry.name})`;
-  if (entry.file_transfer === "approve") return APPROVE_NOT_SUPPORTED;
+  if (entry.file_transfer === "approve") return `${APPROVAL_NEEDED} (access ${entry.name})`;
   return undefined;
+}
+
+/** The entry as transfers see it once approved: `approve` counts as `allow` (path rules and `max_download` still apply). */
+export function approvedTransfers(entry: AccessEntry): AccessEntry {
+  return entry.file_transfer === "approve" ? { ...entry, file_transfer: "allow" } : entry;
 }
 
 /** Which accesses each mode allows; `deny` and `approve` allow none (the subsystem is refused). */
@@ -64,7 +74,7 @@ const MODE_REFUSAL: Readonly<Record<FileTransferMode, string>> = {
   readonly: "file transfer is read-only: uploads and changes are refused",
   writeonly: "file transfer is write-only: reading file contents is refused",
   deny: "file transfer is denied",
-  approve: APPROVE_NOT_SUPPORTED,
+  approve: APPROVAL_NEEDED,
 };
 
 /** Why `mode` refuses `access`; undefined when it allows it (the path rules still apply). */

@@ -6,7 +6,13 @@
 // closed channel withdraws. The caller goes on only when told `allowed` —
 // for a shell line, by answering the gate that still holds exactly it.
 
-import type { ApprovalOutcome, ApprovalRequest, Approvals, Principal } from "../approvals/types.js";
+import type {
+  ApprovalKind,
+  ApprovalOutcome,
+  ApprovalRequest,
+  Approvals,
+  Principal,
+} from "../approvals/types.js";
 import type { ApprovalSettings } from "../policy/approval-settings.js";
 import type { LineVerdict } from "../policy/command-types.js";
 import { explainVerdict } from "../session/command-check.js";
@@ -30,8 +36,8 @@ export interface ApprovalGateContext {
 
 /** What needs approval. */
 export interface ApprovalSubject {
-  readonly kind: "command" | "session";
-  /** The exact command line, or "session". */
+  readonly kind: ApprovalKind;
+  /** The exact command line, "session", or the transfer that asked ("sftp", `scp -f …`). */
   readonly line: string;
   readonly rule: string;
   readonly reason: string;

@@ -53,6 +53,7 @@ import {
 } from "./session-channel.js";
 import { serveSftp } from "./sftp-channel.js";
 import { runTargetMenu } from "./target-menu.js";
+import { TransferApproval } from "./transfer-approval.js";
 import { connectUpstream, HostKeyRejectedError, hostKeyTrustOf } from "./upstream.js";
 
 type Identity = Extract<ReturnType<typeof decideUserCertificate>, { ok: true }>["identity"];
@@ -82,6 +83,8 @@ export class BastionConnection {
   private startedAt: Date | undefined;
   private sessionTimer: NodeJS.Timeout | undefined;
   private sessionApproval: SessionApproval | undefined;
+  /** `file_transfer: approve`: one answer for the connection's transfers, once a target is in use. */
+  private transferApproval: TransferApproval | undefined;
   /** The session's insider-threat signals, once a target is chosen. */
   private signals: SessionSignals | undefined;
   private endReason = "client closed the connection";
@@ -319,6 +322,12 @@ export class BastionConnection {
   /** The session may use its target (allowed, or approved): its limit and signals start now. */
   private sessionAllowed(access: AccessDecision): void {
     this.selection = { kind: "target", access };
+    this.transferApproval = new TransferApproval({
+      entryName: access.entry?.name,
+      policy: () => this.context.policy(),
+      defaultTimeoutMs: this.context.approvalTimeoutMs,
+      audit: (event, fields) => this.audit(event, fields),
+    });
     this.limitSessionLength(access);
     this.signals?.started();
   }
@@ -342,7 +351,7 @@ export class BastionConnection {
       ptyPermitted: this.requireIdentity().permitPty,
       refused: (what) => this.audit("session.denied", { reason: `${what} is not allowed` }),
       resized: (cols, rows) => recorder?.resize(cols, rows),
-      sftp: (accept, reject) => this.onSftp(channelNumber, accept, reject),
+      sftp: (accept, reject, reason) => this.onSftp(channelNumber, accept, reject, reason),
       intercept: (start, channel) => {
         const masking = maskChannel(
           this.selectedEntry(),
@@ -368,9 +377,11 @@ export class BastionConnection {
     channelNumber: number,
     accept: AcceptSftpConnection,
     reject: RejectConnection,
+    reason: string | undefined,
   ): void {
     const selection = this.selection;
     const unavailable = sftpUnavailable(selection);
+    const transfers = this.transferApproval;
     serveSftp(accept, reject, {
       entry: selection?.kind === "target" ? selection.access.entry : undefined,
       ...(unavailable === undefined ? {} : { unavailable }),
@@ -382,6 +393,15 @@ export class BastionConnection {
       integrity: (check, reason, fields) => this.integritySignal(check, reason, fields),
       transferStarts: (path, direction, home) =>
         this.signals?.transferStarts(path, direction, home),
+      ...(selection?.kind === "target" && transfers
+        ? {
+            approval: {
+              transfers,
+              gate: this.approvalGate(selection.access),
+              ...(reason === undefined ? {} : { reason }),
+            },
+          }
+        : {}),
     });
   }
 
@@ -480,13 +500,17 @@ export class BastionConnection {
   private planFor(access: AccessDecision, start: ChannelStart, channel: ServerChannel): PlanResult {
     const recorder = this.recorders.get(channel);
     const masking = this.maskings.get(channel);
+    const gate = this.approvalGate(access, recorder, masking);
+    const held = this.transferApproval?.holdExec(start, channel, gate);
+    if (held) return held.then((go) => (go ? this.planFor(access, start, channel) : undefined));
     const plan = planChannel(start, channel, {
-      policy: () => this.context.policy(),
+      // A connection whose file transfers were approved decides them as `allow`.
+      policy: () => this.transferApproval?.policy() ?? this.context.policy(),
       access,
       ...(recorder ? { recorder } : {}),
       audit: (event, fields) => this.audit(event, fields),
       guardTiming: { ...DEFAULT_GUARD_TIMING, startupMs: this.context.shellStartupTimeoutMs },
-      approval: this.approvalGate(access, recorder, masking),
+      approval: gate,
       warmUpstream: () => {
         this.connectOnce().catch(() => undefined); // a failure is reported when the channel opens
       },

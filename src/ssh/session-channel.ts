@@ -70,8 +70,11 @@ export interface ChannelHooks {
   refused(what: string): void;
   /** The client's window changed (after it was passed upstream). */
   resized?(cols: number, rows: number): void;
-  /** The sftp subsystem (src/ssh/sftp-channel.ts); absent: refused. Must accept or reject at once. */
-  sftp?(accept: AcceptSftpConnection, reject: RejectConnection): void;
+  /**
+   * The sftp subsystem (src/ssh/sftp-channel.ts); absent: refused. Must
+   * accept or reject at once. `reason`: as for exec, for an approval.
+   */
+  sftp?(accept: AcceptSftpConnection, reject: RejectConnection, reason?: string): void;
   /** Offered the started channel before proxying; undefined when it handled the channel. */
   intercept?(start: ChannelStart, channel: ServerChannel): PlanResult;
 }
@@ -127,7 +130,7 @@ export function handleSessionChannel(session: Session, hooks: ChannelHooks): voi
     reject?.();
   });
   session.on("sftp", (accept, reject) => {
-    if (hooks.sftp) return hooks.sftp(accept, reject);
+    if (hooks.sftp) return hooks.sftp(accept, reject, reason);
     hooks.refused("sftp");
     reject?.();
   });

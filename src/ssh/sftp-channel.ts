@@ -1,8 +1,11 @@
 // The sftp subsystem of a session channel (also what modern scp uses): refused
 // when the access entry allows no file transfer, otherwise accepted at once
-// (ssh2 loses a channel answered late), served by ssh2's SFTP server and
+// (ssh2 drops what the client sends before the answer, and OpenSSH sends its
+// first SFTP packet without waiting for it), served by ssh2's SFTP server and
 // mediated request by request (src/sftp) onto an SFTP session of the
-// target's upstream connection. Turns the mediator's reports into
+// target's upstream connection. Under `file_transfer: approve` the accepted
+// channel holds its requests while the approval conversation runs on its
+// stderr (transfer-approval.ts). Turns the mediator's reports into
 // `file.transfer` / `file.op` audit events and recording markers.
 
 import type {
@@ -26,7 +29,12 @@ import {
 } from "../sftp/index.js";
 import type { IntegrityCheck } from "../signals/session-signals.js";
 import { errorMessage } from "../util/errors.js";
+import type { ApprovalGateContext } from "./approval-gate.js";
+import type { TransferApproval } from "./transfer-approval.js";
 import { type TransferStarts, withTransferSignals } from "./transfer-signals.js";
+
+/** SSH extended data type of stderr. */
+const STDERR = 1;
 
 export interface SftpChannelContext {
   /** The chosen target's access entry; undefined when no target is chosen (yet). */
@@ -43,6 +51,16 @@ export interface SftpChannelContext {
   integrity(check: IntegrityCheck, reason: string, fields?: AuditFields): void;
   /** The signal rules on a file about to move (src/ssh/transfer-signals.ts). */
   transferStarts: TransferStarts;
+  /** The connection's file transfer approval (`file_transfer: approve`). */
+  approval?: SftpApproval;
+}
+
+export interface SftpApproval {
+  readonly transfers: TransferApproval;
+  /** Who asks; markers go to the channel's recording. */
+  readonly gate: ApprovalGateContext;
+  /** `ssh -o SetEnv=PORTCULLIS_REASON=…` (sftp and scp pass `-o` on). */
+  readonly reason?: string;
 }
 
 export function serveSftp(
@@ -50,8 +68,10 @@ export function serveSftp(
   reject: RejectConnection,
   context: SftpChannelContext,
 ): void {
-  const { entry } = context;
-  const refusal = context.unavailable ?? fileTransferRefusal(entry);
+  const { approval } = context;
+  const entry = approval?.transfers.entryFor(context.entry) ?? context.entry;
+  const asking = context.unavailable === undefined && approval?.transfers.needed() === true;
+  const refusal = context.unavailable ?? (asking ? undefined : fileTransferRefusal(entry));
   if (refusal !== undefined || entry === undefined) {
     context.audit("session.denied", { reason: `sftp is not allowed: ${refusal}` });
     reject();
@@ -90,26 +110,64 @@ export function serveSftp(
     mediator.abort(`portcullis: ${reason}`);
     finish(sftp, 1);
   });
-  openUpstreamSftp(context).then(
-    ({ upstream, home }) => {
-      if (closed) return upstream.end();
-      upstream.on("close", () => finish(sftp, 1));
-      const policy = compileFilePolicy(entry, home);
-      mediator.attach(upstream, withTransferSignals(policy, context.transferStarts));
-    },
-    (error: unknown) => {
-      const reason = errorMessage(error);
-      context.audit("upstream.error", { reason });
-      mediator.abort(`portcullis: ${reason}`);
-      finish(sftp, 1);
-    },
-  );
+  const approved =
+    asking && approval ? askApproval(sftp, approval, recording) : Promise.resolve(true);
+  const attach = () =>
+    openUpstreamSftp(context).then(
+      ({ upstream, home }) => {
+        if (closed) return upstream.end();
+        upstream.on("close", () => finish(sftp, 1));
+        // After an approval: decided as the connection's transfers now are (approved: allow).
+        const now = approval?.transfers.entryFor(context.entry) ?? entry;
+        const policy = compileFilePolicy(now, home);
+        mediator.attach(upstream, withTransferSignals(policy, context.transferStarts));
+      },
+      (error: unknown) => {
+        const reason = errorMessage(error);
+        context.audit("upstream.error", { reason });
+        mediator.abort(`portcullis: ${reason}`);
+        finish(sftp, 1);
+      },
+    );
+  approved.then((allowed) => {
+    if (allowed) return closed ? undefined : attach();
+    mediator.abort("portcullis: file transfer was not approved");
+    finish(sftp, 1);
+  });
 }
 
-/** What ssh2's SFTP server object keeps of its channel (it has no `exit`). */
+/** The connection's approval; the conversation goes to the channel's stderr. */
+function askApproval(
+  sftp: SFTPWrapper,
+  approval: SftpApproval,
+  recording: SessionRecording | undefined,
+): Promise<boolean> {
+  return approval.transfers.whenApproved({
+    gate: { ...approval.gate, marker: (label) => recording?.marker(label) },
+    line: "sftp",
+    via: "sftp",
+    write: (text) => writeStderr(sftp, text),
+    ...(approval.reason === undefined ? {} : { reason: approval.reason }),
+    onClose: (then) => sftp.once("close", then),
+  });
+}
+
+/** What ssh2's SFTP server object keeps of its channel (it has no `exit` and no `stderr`). */
 interface SftpChannelInternals {
-  outgoing: { id: number; state: string };
-  _protocol: { exitStatus(channel: number, status: number): void };
+  outgoing: { id: number; state: string; window: number };
+  _protocol: {
+    exitStatus(channel: number, status: number): void;
+    channelExtData(channel: number, data: Buffer, type: number): void;
+  };
+}
+
+/** Writes `text` on the channel's stderr while the client's window has room (a few lines, early on). */
+function writeStderr(sftp: SFTPWrapper, text: string): void {
+  const channel = sftp as unknown as SftpChannelInternals;
+  const data = Buffer.from(text);
+  if (channel.outgoing.state !== "open" || channel.outgoing.window < data.length) return;
+  channel.outgoing.window -= data.length;
+  channel._protocol.channelExtData(channel.outgoing.id, data, STDERR);
 }
 
 /**

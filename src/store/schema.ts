@@ -135,15 +135,12 @@ CREATE TABLE issued_certificates (
 CREATE INDEX issued_certificates_by_key_id ON issued_certificates (key_id, issued_at);
 `;
 
-/**
- * Approval requests (SPEC §8), their votes (one per approver), the session
- * grants approved session requests give, and the audit events written by a
- * process without the audit log (the local CLI) until a server emits them.
- */
-const APPROVALS = `
-CREATE TABLE approval_requests (
+/** The approval requests table under `name`, its `kind` limited to `kinds`. */
+function approvalRequestsTable(name: string, kinds: readonly string[]): string {
+  return `
+CREATE TABLE ${name} (
   id              TEXT PRIMARY KEY,
-  kind            TEXT NOT NULL CHECK (kind IN ('command', 'session')),
+  kind            TEXT NOT NULL CHECK (kind IN (${kinds.map((kind) => `'${kind}'`).join(", ")})),
   requester       TEXT NOT NULL,
   requester_groups TEXT NOT NULL,
   session         TEXT NOT NULL,
@@ -168,10 +165,22 @@ CREATE TABLE approval_requests (
   comment         TEXT,
   reuse_until     INTEGER
 );
+`;
+}
+
+const APPROVAL_REQUESTS_INDEXES = `
 CREATE INDEX approval_requests_pending ON approval_requests (expires_at) WHERE status = 'pending';
 CREATE INDEX approval_requests_by_created ON approval_requests (created_at);
 CREATE INDEX approval_requests_reuse ON approval_requests (requester, target, reuse_until)
   WHERE reuse_until IS NOT NULL;
+`;
+
+/**
+ * Approval requests (SPEC §8), their votes (one per approver), the session
+ * grants approved session requests give, and the audit events written by a
+ * process without the audit log (the local CLI) until a server emits them.
+ */
+const APPROVALS = `${approvalRequestsTable("approval_requests", ["command", "session"])}${APPROVAL_REQUESTS_INDEXES}
 CREATE TABLE approval_votes (
   request  TEXT NOT NULL REFERENCES approval_requests (id),
   approver TEXT NOT NULL,
@@ -344,6 +353,28 @@ FROM (SELECT session, max(session_score) AS peak, count(*) AS raised FROM signal
 WHERE sessions.id = scored.session;
 `;
 
+/**
+ * `file_transfer` approval requests: SQLite cannot change a CHECK, so the
+ * requests table is rebuilt. Votes and grants reference it (foreign keys are
+ * on and cannot be turned off inside the migration's transaction): they are
+ * set aside while it is replaced and put back.
+ */
+const FILE_TRANSFER_APPROVALS = `
+CREATE TEMP TABLE kept_votes AS SELECT * FROM approval_votes;
+CREATE TEMP TABLE kept_grants AS SELECT * FROM session_grants;
+DELETE FROM approval_votes;
+DELETE FROM session_grants;
+${approvalRequestsTable("approval_requests_next", ["command", "session", "file_transfer"])}
+INSERT INTO approval_requests_next SELECT * FROM approval_requests;
+DROP TABLE approval_requests;
+ALTER TABLE approval_requests_next RENAME TO approval_requests;
+${APPROVAL_REQUESTS_INDEXES}
+INSERT INTO approval_votes SELECT * FROM kept_votes;
+INSERT INTO session_grants SELECT * FROM kept_grants;
+DROP TABLE kept_votes;
+DROP TABLE kept_grants;
+`;
+
 /** Never edit or reorder an entry once released: append a new one. */
 export const MIGRATIONS: readonly Migration[] = [
   { description: "events chain, sessions, commands, auth events, recordings", sql: CORE_TABLES },
@@ -357,6 +388,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { description: "web viewer share links (hashed tokens)", sql: SHARE_LINKS },
   { description: "file transfers and tunnels per session", sql: TRANSFER_EVENTS },
   { description: "insider-threat signals, session risk scores", sql: SIGNALS },
+  { description: "file transfer approval requests", sql: FILE_TRANSFER_APPROVALS },
 ];
 
 export function schemaVersion(db: Database.Database): number {

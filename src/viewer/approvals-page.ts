@@ -8,7 +8,7 @@
 // (approvals-events.ts).
 
 import type { FastifyInstance, FastifyReply } from "fastify";
-import { ApprovalError, type ApprovalVerdict } from "../approvals/index.js";
+import { ApprovalError, type ApprovalKind, type ApprovalVerdict } from "../approvals/index.js";
 import { HISTORY_PAGE_SIZE, registerApprovalEvents } from "./approvals-events.js";
 import {
   COMMENT_MAX_LENGTH,
@@ -27,6 +27,12 @@ import { VIEWER_SCRIPT } from "./static-assets.js";
 
 export const APPROVALS_PATH = "/approvals";
 const MAX_PAGE = 10_000;
+/** What an approval lets the requester do now, per kind. */
+const APPROVED_NOW: Readonly<Record<ApprovalKind, string>> = {
+  command: "command runs now",
+  session: "session may start",
+  file_transfer: "file transfers may start",
+};
 
 interface Notice {
   readonly kind: "done" | "refused";
@@ -110,7 +116,7 @@ function decidedText(deps: ViewerDependencies, id: string, verdict: ApprovalVerd
     return `Your approval of ${id} is recorded (${approved} of ${request?.quorum ?? "?"}); it waits for more approvers.`;
   }
   return verdict === "approve" && request.status === "approved"
-    ? `Approved ${id}: the requester's ${request.kind === "session" ? "session may start" : "command runs now"}.`
+    ? `Approved ${id}: the requester's ${APPROVED_NOW[request.kind]}.`
     : `${id} is ${request.status}.`;
 }
 

@@ -64,9 +64,10 @@ function quorumText(request: ApprovalRequest): string {
 }
 
 function what(request: ApprovalRequest): SafeHtml {
-  return request.kind === "session"
-    ? html`a session on <strong>${request.target}</strong>`
-    : html`<code>${request.line}</code>`;
+  if (request.kind === "session") return html`a session on <strong>${request.target}</strong>`;
+  if (request.kind === "file_transfer")
+    return html`file transfer on <strong>${request.target}</strong>: <code>${request.line}</code>`;
+  return html`<code>${request.line}</code>`;
 }
 
 function where(request: ApprovalRequest): string {

@@ -192,14 +192,14 @@ describe("modes", () => {
     });
   });
 
-  test("deny (the default) and approve refuse the subsystem; the others open it", () => {
+  test("deny (the default) refuses the subsystem; approve needs an approval first; the others open it", () => {
     assert.match(
       fileTransferRefusal(entryWith()) ?? "",
       /file transfer is denied \(access files\)/,
     );
     assert.equal(
       fileTransferRefusal(entryWith("file_transfer: approve")),
-      "file transfer needs approval, not supported over sftp yet",
+      "file transfer needs approval (access files)",
     );
     assert.equal(fileTransferRefusal(undefined), "no access entry allows this session");
     for (const mode of ["allow", "readonly", "writeonly"]) {

@@ -1,7 +1,8 @@
 // The `file_transfer` modes and `max_download` with the real sftp client:
 // readonly downloads but refuses uploads and changes (links too); writeonly
 // uploads but refuses downloads; max_download refuses the read that would
-// cross it and the session goes on; deny and approve refuse the subsystem.
+// cross it and the session goes on; deny refuses the subsystem (approve:
+// test/ssh/transfer-approval.test.ts).
 
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
@@ -28,10 +29,9 @@ ${fileEntry("reader", "file_transfer: readonly")}
 ${fileEntry("dropbox", "file_transfer: writeonly")}
 ${fileEntry("limited", "file_transfer: allow", `max_download: ${LIMIT}B`)}
 ${fileEntry("nofiles", "file_transfer: deny")}
-${fileEntry("asking", "file_transfer: approve")}
 `,
     });
-    for (const group of ["reader", "dropbox", "limited", "nofiles", "asking"]) {
+    for (const group of ["reader", "dropbox", "limited", "nofiles"]) {
       users.set(group, await bastion.issueUser(`${group}@example.com`, [group]));
     }
     remote = join(bastion.sshd.dir, "files");
@@ -114,14 +114,5 @@ ${fileEntry("asking", "file_transfer: approve")}
       (e) => e.event === "session.denied" && e.user === "nofiles@example.com",
     );
     assert.match(String(denied.reason), /sftp is not allowed: file transfer is denied/);
-  });
-
-  it("approve refuses the sftp subsystem with a reason (not supported yet)", async () => {
-    const result = await sftpBatch(bastion, as("asking"), [`ls ${remote}`]);
-    assert.notEqual(result.code, 0);
-    const denied = await bastion.waitForAudit(
-      (e) => e.event === "session.denied" && e.user === "asking@example.com",
-    );
-    assert.match(String(denied.reason), /needs approval, not supported over sftp yet/);
   });
 });

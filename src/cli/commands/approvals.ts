@@ -183,7 +183,11 @@ function grantState(grant: SessionGrant, now: Date): string {
 
 function decisionLine(request: ApprovalRequest): string {
   const approvals = request.votes.filter((vote) => vote.verdict === "approve").length;
-  const what = request.kind === "session" ? `session on ${request.target}` : request.line;
+  const what = {
+    command: request.line,
+    session: `session on ${request.target}`,
+    file_transfer: `file transfer on ${request.target} (${request.line})`,
+  }[request.kind];
   if (request.status === "pending") {
     return `vote recorded on ${request.id} (${approvals}/${request.quorum} approvals): ${what}`;
   }
