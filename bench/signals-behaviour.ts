@@ -6,11 +6,13 @@
 // startSignals, a BehaviourTracker fed the lines as the real policy engine
 // decides them (extractCommands, decideCommandLine) and the download total,
 // and a RiskScore. Prints, per behaviour setting (min_history, lookback,
-// business hours on or off), the share of sessions raising each signal and
-// reaching the alert threshold, and writes bench/results/signals-behaviour-<timestamp>.json.
+// business hours on or off, the VPN listed as one network), the share of
+// sessions raising each signal and reaching the alert threshold, and writes
+// bench/results/signals-behaviour-<timestamp>.json.
 // Usage: npm run build && node dist/bench/signals-behaviour.js [--seed N] [--users N]
 
 import { parseArgs } from "node:util";
+import { parseCidr } from "../src/policy/cidr.js";
 import type { LineVerdict } from "../src/policy/command-types.js";
 import { decideCommandLine } from "../src/policy/decide.js";
 import { parsePolicyFiles } from "../src/policy/parse.js";
@@ -227,6 +229,7 @@ interface User {
 
 const OFFICES = ["10.1.10", "10.1.20", "10.2.5"];
 /** The VPN hands out addresses from a /22: four /24 networks. */
+const VPN_POOL = "10.8.0.0/22";
 const VPN = ["10.8.0", "10.8.1", "10.8.2", "10.8.3"];
 const SHIFT_START: Readonly<Record<Shift, () => number>> = {
   office: () => between(8, 10),
@@ -371,7 +374,10 @@ function judge(policy: Policy, setting: Setting, session: Session, history: read
     (earlier) => earlier.startedAt.getTime() >= startMs - behaviour.lookback,
   );
   const labelsOf = (name: string) => policy.targets.get(name)?.labels;
-  const baseline = buildBaseline(lookback, labelsOf, { lookbackMs: behaviour.lookback });
+  const baseline = buildBaseline(lookback, labelsOf, {
+    lookbackMs: behaviour.lookback,
+    networkGrouping: behaviour.new_network,
+  });
   const target = policy.targets.get(session.target);
   if (target === undefined) throw new Error(`no target ${session.target}`);
   const { name: user } = session.user;
@@ -487,9 +493,21 @@ function setting(minHistory: number, lookbackDays: number, businessHours = true)
   return { name, behaviour, ...(businessHours ? { businessHours: BUSINESS_HOURS } : {}) };
 }
 
+/** The defaults, with the VPN's /22 listed as one network (`new_network.networks`). */
+function vpnListed(): Setting {
+  const defaults = setting(3, 30);
+  const newNetwork = { ...defaults.behaviour.new_network, networks: [parseCidr(VPN_POOL)] };
+  return {
+    ...defaults,
+    name: `${defaults.name}, VPN ${VPN_POOL} listed`,
+    behaviour: { ...defaults.behaviour, new_network: newNetwork },
+  };
+}
+
 const SETTINGS = [
   setting(3, 30),
   setting(3, 30, false),
+  vpnListed(),
   setting(10, 30),
   setting(3, 14),
   setting(10, 14),

@@ -18,6 +18,13 @@ export interface ExtractedCommand {
   /** Files named in redirections (`< f`, `> f`, `>> f`, `2> f`): positional arguments too (SPEC §5.4). */
   readonly redirects: readonly ArgWord[];
   /**
+   * The files it opens for writing by redirection (`>`, `>>`, `>|`, `&>`,
+   * `&>>`, `<>`, `>& file`, with any fd), its compound commands' included
+   * (`{ a; } > f`): not descriptor duplications, process substitutions,
+   * `/dev/null`, `/dev/std*`, `/dev/fd/N` or `/dev/tty`.
+   */
+  readonly writes: readonly ArgWord[];
+  /**
    * Set when what this command runs cannot be known statically, whatever its
    * arguments (SPEC §5.5): a shell fed code from a pipe/file/non-literal
    * string, an interpreter given inline code, `source $F`, `eval "$x"`, …

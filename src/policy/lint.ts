@@ -3,11 +3,13 @@
 // Conservative: a rule is reported only when every one of its alternatives is
 // provably covered by one alternative of a single earlier rule (same or `*`
 // program, a subset of its options, earlier positionals a subsequence of its
-// own; identical regexes). Anything else (word pattern vs regex, globs vs
-// globs) is never reported. Forwarding: a destination already allowed by an
-// earlier one of the same entry, and forwarding on an entry that denies the
-// session (it never applies). Signal rules: `off_hours` without
-// `signals.business_hours` (the rule never fires).
+// own; identical regexes; a `writes` glob covering the other's with no
+// exception the other lacks). Anything else (word pattern vs regex, globs
+// vs globs) is never reported. An allow rule on `writes` is reported too: it
+// allows whatever program writes there. Forwarding: a destination already
+// allowed by an earlier one of the same entry, and forwarding on an entry
+// that denies the session (it never applies). Signal rules: `off_hours`
+// without `signals.business_hours` (the rule never fires).
 import { destinationCovers } from "./forwarding.js";
 import { basename, type WordMatcher } from "./glob.js";
 import {
@@ -16,6 +18,7 @@ import {
   compileRuleset,
   type LongOptionPattern,
   type WordPattern,
+  type WritesPattern,
 } from "./match.js";
 import type { AccessEntry, Policy, Rule, SignalSettings } from "./types.js";
 
@@ -75,15 +78,20 @@ function positionalsCover(wide: WordPattern, narrow: WordPattern): boolean {
   return covered === wide.positionals.length;
 }
 
+/** Every file `narrow` matches is matched by `wide`: a wider glob, and only exceptions `narrow` has too. */
+function writesCovers(wide: WritesPattern, narrow: WritesPattern): boolean {
+  return (
+    (wide.target.star || wordCovers(wide.target, narrow.target)) &&
+    wide.except.every((glob) => narrow.except.some((other) => other.text === glob.text))
+  );
+}
+
 function alternativeCovers(wide: CompiledAlternative, narrow: CompiledAlternative): boolean {
-  if (wide.kind === "regex" || narrow.kind === "regex") {
-    return (
-      wide.kind === "regex" &&
-      narrow.kind === "regex" &&
-      wide.regex.source === narrow.regex.source &&
-      wide.regex.flags === narrow.regex.flags
-    );
+  if (wide.kind === "regex" && narrow.kind === "regex") {
+    return wide.regex.source === narrow.regex.source && wide.regex.flags === narrow.regex.flags;
   }
+  if (wide.kind === "writes" && narrow.kind === "writes") return writesCovers(wide, narrow);
+  if (wide.kind !== "words" || narrow.kind !== "words") return false;
   return (
     programCovers(wide, narrow) && optionsCover(wide, narrow) && positionalsCover(wide, narrow)
   );
@@ -106,9 +114,16 @@ function ruleWarnings(rules: readonly CompiledRule[], index: number): PolicyWarn
     return [warning(later.rule, `rule ${later.rule.id} can never match: its pattern is blank`)];
   }
   const earlier = rules.slice(0, index).find((candidate) => ruleCovers(candidate, later));
-  if (earlier === undefined) return [];
+  if (earlier === undefined) return allowedWritesWarnings(later.rule);
   const message = `rule ${later.rule.id} can never match: ${earlier.rule.id} always matches first`;
   return [warning(later.rule, message)];
+}
+
+/** `allow: {writes: …}` accepts any program, whatever it does, as long as it writes there. */
+function allowedWritesWarnings(rule: Rule): PolicyWarning[] {
+  if (rule.action !== "allow" || rule.pattern.kind !== "writes") return [];
+  const message = `rule ${rule.id} allows any program that writes a matching file: {writes} matches the file, not the program (deny the other writes instead)`;
+  return [warning(rule, message)];
 }
 
 /** Warnings for every ruleset of the policy, in ruleset then rule order. */

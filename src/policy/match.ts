@@ -15,7 +15,10 @@
 //   positional; a dynamic word may be any number of options and positionals;
 // - a path pattern (first word containing `/`) only matches commands written
 //   with a path;
-// - regex rules see dynamic words as written and never give MAYBE.
+// - regex rules see dynamic words as written and never give MAYBE;
+// - `{writes: globs}` matches the files a command writes by redirection
+//   (ExtractedCommand.writes), normalized as positional paths are; a dynamic
+//   target gives MAYBE (YES for a lone `*`).
 import type { ArgWord, ExtractedCommand } from "./command-types.js";
 import { basename, compileGlob, escapeGlob, normalizePath, type WordMatcher } from "./glob.js";
 import type { Pattern, Rule, Ruleset } from "./types.js";
@@ -47,7 +50,13 @@ export interface RegexPattern {
   readonly regex: RegExp;
 }
 
-export type CompiledAlternative = WordPattern | RegexPattern;
+export interface WritesPattern {
+  readonly kind: "writes";
+  readonly target: WordMatcher;
+  readonly except: readonly WordMatcher[];
+}
+
+export type CompiledAlternative = WordPattern | RegexPattern | WritesPattern;
 
 export interface CompiledRule {
   readonly rule: Rule;
@@ -95,7 +104,9 @@ export interface CommandView {
   readonly optionsMaybe: boolean;
   readonly positionals: readonly Word[];
   readonly hasDynamicPositional: boolean;
-  /** Sources of the command's dynamic words, program included. */
+  /** The files it writes by redirection. */
+  readonly writes: readonly Word[];
+  /** Sources of the command's dynamic words, program and written files included. */
   readonly dynamicWords: readonly string[];
   /** Why what this command runs is unknown (dynamic program or ExtractedCommand.dynamic). */
   readonly dynamicReason: string | undefined;
@@ -141,13 +152,15 @@ function isOptionToken(token: PatternToken): boolean {
   return !token.quoted && token.glob.length > 1 && token.glob.startsWith("-");
 }
 
+/** A glob compared with a command's paths, which are normalized. */
+function pathGlob(glob: string): WordMatcher {
+  return compileGlob(normalizePath(glob));
+}
+
 function longOptionPattern(glob: string): LongOptionPattern {
   const equals = glob.indexOf("=");
   if (equals < 0) return { name: glob.slice(2), value: undefined };
-  return {
-    name: glob.slice(2, equals),
-    value: compileGlob(normalizePath(glob.slice(equals + 1))),
-  };
+  return { name: glob.slice(2, equals), value: pathGlob(glob.slice(equals + 1)) };
 }
 
 export function compileWordPattern(text: string, exact: boolean): WordPattern | undefined {
@@ -160,8 +173,7 @@ export function compileWordPattern(text: string, exact: boolean): WordPattern | 
   let optionsEnded = false;
   for (const token of rest) {
     if (!optionsEnded && !token.quoted && token.glob === "--") optionsEnded = true;
-    else if (optionsEnded || !isOptionToken(token))
-      positionals.push(compileGlob(normalizePath(token.glob)));
+    else if (optionsEnded || !isOptionToken(token)) positionals.push(pathGlob(token.glob));
     else if (token.glob.startsWith("--")) longs.push(longOptionPattern(token.glob));
     else for (const char of token.glob.slice(1)) shorts.add(char);
   }
@@ -180,6 +192,10 @@ export function compileWordPattern(text: string, exact: boolean): WordPattern | 
 /** A pattern's alternatives compiled; empty when every one is an empty string (it never matches). */
 export function compilePattern(pattern: Pattern, exact: boolean): CompiledAlternative[] {
   if (pattern.kind === "regex") return [{ kind: "regex", regex: pattern.regex }];
+  if (pattern.kind === "writes") {
+    const except = pattern.except.map(pathGlob);
+    return pattern.globs.map((glob) => ({ kind: "writes", target: pathGlob(glob), except }));
+  }
   return pattern.alternatives.flatMap((text) => compileWordPattern(text, exact) ?? []);
 }
 
@@ -187,15 +203,21 @@ function compileRule(rule: Rule): CompiledRule {
   return { rule, alternatives: compilePattern(rule.pattern, rule.exact) };
 }
 
-/** A pattern as explanations show it: `"a" or "b"`, `/regex/`. */
+function quotedList(texts: readonly string[]): string {
+  return texts.map((text) => JSON.stringify(text)).join(" or ");
+}
+
+/** A pattern as explanations show it: `"a" or "b"`, `/regex/`, `writes to "a" except "b"`. */
 export function describePattern(pattern: Pattern): string {
   if (pattern.kind === "regex") return `/${pattern.regex.source}/`;
-  return pattern.alternatives.map((text) => JSON.stringify(text)).join(" or ");
+  if (pattern.kind === "words") return quotedList(pattern.alternatives);
+  const except = pattern.except.length === 0 ? "" : ` except ${quotedList(pattern.except)}`;
+  return `writes to ${quotedList(pattern.globs)}${except}`;
 }
 
 /** The basename every command an alternative matches has, when it is one literal name. */
 function programKey(alternative: CompiledAlternative): string | undefined {
-  if (alternative.kind === "regex") return undefined;
+  if (alternative.kind !== "words") return undefined;
   const { literal } = alternative.program;
   return literal === undefined ? undefined : basename(literal);
 }
@@ -297,9 +319,8 @@ export function viewCommand(command: ExtractedCommand): CommandView {
     }
   });
   positionals.push(...command.redirects.map(wordOf));
-  const dynamicWords = [...command.argv, ...command.redirects].flatMap((word) =>
-    "dynamic" in word ? [word.dynamic] : [],
-  );
+  const words = [...command.argv, ...command.redirects, ...command.writes];
+  const dynamicWords = new Set(words.flatMap((word) => ("dynamic" in word ? [word.dynamic] : [])));
   const dynamicProgram = "dynamic" in program ? `dynamic program ${program.dynamic}` : undefined;
   return {
     argv,
@@ -310,7 +331,8 @@ export function viewCommand(command: ExtractedCommand): CommandView {
     optionsMaybe,
     positionals,
     hasDynamicPositional: positionals.some((word) => word.dynamic),
-    dynamicWords,
+    writes: command.writes.map(wordOf),
+    dynamicWords: [...dynamicWords],
     dynamicReason: command.dynamic ?? dynamicProgram,
     text: argv.join(" "),
   };
@@ -430,8 +452,22 @@ function wordOutcome(pattern: WordPattern, view: CommandView): MatchOutcome {
   return Math.min(program, options, positionals) as MatchOutcome;
 }
 
+/** A written file matching the glob and no exception; MAYBE for a dynamic target. */
+function writesOutcome(pattern: WritesPattern, view: CommandView): MatchOutcome {
+  const matches = (path: string) =>
+    pattern.target.test(path) && !pattern.except.some((glob) => glob.test(path));
+  const anyFile = pattern.target.star && pattern.except.length === 0;
+  let outcome: MatchOutcome = NO;
+  for (const word of view.writes) {
+    if (word.dynamic ? anyFile : matches(word.text)) return YES;
+    if (word.dynamic) outcome = MAYBE;
+  }
+  return outcome;
+}
+
 export function alternativeOutcome(alternative: CompiledAlternative, view: CommandView) {
   if (alternative.kind === "regex") return alternative.regex.test(view.text) ? YES : NO;
+  if (alternative.kind === "writes") return writesOutcome(alternative, view);
   return wordOutcome(alternative, view);
 }
 

@@ -285,7 +285,11 @@ function ruleAction(actions: Record<RuleAction, RawPattern | undefined>): [RuleA
 function toPattern(raw: RawPattern): Pattern {
   if (typeof raw === "string") return { kind: "words", alternatives: [raw] };
   if (Array.isArray(raw)) return { kind: "words", alternatives: raw };
-  return { kind: "regex", regex: raw.regex };
+  if (raw.writes !== undefined) {
+    return { kind: "writes", globs: [raw.writes].flat(), except: [raw.except ?? []].flat() };
+  }
+  if (raw.regex !== undefined) return { kind: "regex", regex: raw.regex };
+  throw new Error("pattern without regex or writes passed validation");
 }
 
 function buildAccessEntry(

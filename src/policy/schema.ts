@@ -218,10 +218,28 @@ const accessEntrySchema = z
     path: ["session"],
   });
 
-const patternSchema = z.union(
-  [textSchema, z.array(textSchema).min(1), z.strictObject({ regex: regexSchema })],
-  { error: "expected a pattern string, a list of pattern strings, or {regex: ...}" },
-);
+const globsSchema = z.union([textSchema, z.array(textSchema).min(1)], {
+  error: "expected a glob or a list of globs",
+});
+
+/** `{regex: …}` or `{writes: globs, except: globs}`; one object so errors name the key at fault. */
+const patternObjectSchema = z
+  .strictObject({
+    regex: regexSchema.optional(),
+    writes: globsSchema.optional(),
+    except: globsSchema.optional(),
+  })
+  .refine((pattern) => (pattern.regex === undefined) !== (pattern.writes === undefined), {
+    error: "needs exactly one of regex, writes",
+  })
+  .refine((pattern) => pattern.except === undefined || pattern.writes !== undefined, {
+    error: "except only applies with writes",
+    path: ["except"],
+  });
+
+const patternSchema = z.union([textSchema, z.array(textSchema).min(1), patternObjectSchema], {
+  error: "expected a pattern string, a list of pattern strings, {regex: ...} or {writes: ...}",
+});
 
 const RULE_ACTIONS = ruleActionSchema.options;
 
@@ -260,7 +278,7 @@ export const DEFAULT_BEHAVIOUR: BehaviourSettings = {
   min_history: 3,
   first_target: 20,
   first_label: 30,
-  new_network: 20,
+  new_network: { score: 20, networks: [], ipv4_prefix: 24, ipv6_prefix: 64 },
   off_hours: 15,
   unusual_hour: { score: 15, min_history: 10 },
   denial_streak: { count: 3, within: parseDuration("2m"), score: 30 },
@@ -286,12 +304,30 @@ function windowedShape(preset: WindowedSignal) {
 
 const defaults = DEFAULT_BEHAVIOUR;
 
+const prefixSchema = (max: number) => z.number().int().min(0).max(max);
+
+/** `new_network: 20` (a score) or the long form with the networks addresses group into. */
+const newNetworkSchema = z
+  .union(
+    [
+      behaviourScoreSchema.transform((score) => ({ ...defaults.new_network, score })),
+      z.strictObject({
+        score: behaviourScoreSchema.default(defaults.new_network.score),
+        networks: z.array(parsedString(parseCidr)).default([]),
+        ipv4_prefix: prefixSchema(32).default(defaults.new_network.ipv4_prefix),
+        ipv6_prefix: prefixSchema(128).default(defaults.new_network.ipv6_prefix),
+      }),
+    ],
+    { error: "expected a score or {score, networks, ipv4_prefix, ipv6_prefix}" },
+  )
+  .default(defaults.new_network);
+
 const behaviourSchema = z.strictObject({
   lookback: durationSchema.default(defaults.lookback),
   min_history: historySchema.default(defaults.min_history),
   first_target: behaviourScoreSchema.default(defaults.first_target),
   first_label: behaviourScoreSchema.default(defaults.first_label),
-  new_network: behaviourScoreSchema.default(defaults.new_network),
+  new_network: newNetworkSchema,
   off_hours: behaviourScoreSchema.default(defaults.off_hours),
   unusual_hour: z
     .strictObject({
@@ -346,11 +382,7 @@ const signalRuleSchema = z
     commands: patternSchema.optional(),
     except: patternSchema.optional(),
     exact: z.boolean().default(false),
-    paths: z
-      .union([textSchema, z.array(textSchema).min(1)], {
-        error: "expected a glob or a list of globs",
-      })
-      .optional(),
+    paths: globsSchema.optional(),
     direction: z.enum(["download", "upload"]).optional(),
     when: signalConditionSchema.optional(),
     score: z.number().int().min(1).max(100),

@@ -110,8 +110,9 @@ const HOME_WORD = /^("?)(?:~|\$HOME|\$\{HOME\})\/([^$`*?[{}"'\\]*)\1$/;
 /**
  * For signal rules only: a word naming a path in the user's home reads as
  * the literal `~/x`, so that the pack's authorized_keys rules see
- * `echo key >> ~/.ssh/authorized_keys`. (Command rules keep treating it as
- * dynamic: there a guess must not allow anything.)
+ * `echo key >> ~/.ssh/authorized_keys` (as an argument and as a write).
+ * (Command rules keep treating it as dynamic: there a guess must not allow
+ * anything.)
  */
 function homeAnchored(command: ExtractedCommand): ExtractedCommand {
   const literal = (word: ArgWord): ArgWord => {
@@ -119,7 +120,12 @@ function homeAnchored(command: ExtractedCommand): ExtractedCommand {
     const home = HOME_WORD.exec(word.dynamic);
     return home === null ? word : { literal: `~/${home[2]}` };
   };
-  return { ...command, argv: command.argv.map(literal), redirects: command.redirects.map(literal) };
+  return {
+    ...command,
+    argv: command.argv.map(literal),
+    redirects: command.redirects.map(literal),
+    writes: command.writes.map(literal),
+  };
 }
 
 function excepted(rule: CompiledSignalRule, views: readonly CommandView[]): boolean {

@@ -4,7 +4,7 @@
 // checked). Lookups keyed by user-chosen names use Maps, never plain objects.
 import type { SourceLocation } from "../util/yaml-source.js";
 import type { HostPort } from "./address.js";
-import type { CidrSet } from "./cidr.js";
+import type { Cidr, CidrSet } from "./cidr.js";
 import type { ForwardingSetting } from "./forwarding.js";
 import type { PublicKey } from "./public-key.js";
 import type { Schedule } from "./schedule.js";
@@ -112,7 +112,13 @@ export type Pattern =
   /** Any of these word patterns (matching is implemented by the command matcher). */
   | { readonly kind: "words"; readonly alternatives: readonly string[] }
   /** Compiled without flags, against the normalized text of one simple command. */
-  | { readonly kind: "regex"; readonly regex: RegExp };
+  | { readonly kind: "regex"; readonly regex: RegExp }
+  /** A command that writes, by redirection, a file matching a glob and no `except` glob. */
+  | {
+      readonly kind: "writes";
+      readonly globs: readonly string[];
+      readonly except: readonly string[];
+    };
 
 export interface Rule extends ApprovalTuning {
   /** `rulesetName#N`, N counted from 1 in file order. */
@@ -220,6 +226,16 @@ export interface WindowedSignal {
   readonly score: number;
 }
 
+/** `signals.behaviour.new_network`; the short form `new_network: 20` is just the score. */
+export interface NewNetworkSettings {
+  readonly score: number;
+  /** Each is one network: an address inside (the most specific entry wins) belongs to it. */
+  readonly networks: readonly Cidr[];
+  /** How other addresses group into networks (default 24 and 64). */
+  readonly ipv4_prefix: number;
+  readonly ipv6_prefix: number;
+}
+
 /** `signals.behaviour` (defaults in docs/signals.md); a score of 0 turns a signal off. */
 export interface BehaviourSettings {
   /** ms of history the baselines look at (default 30d). */
@@ -228,7 +244,7 @@ export interface BehaviourSettings {
   readonly min_history: number;
   readonly first_target: number;
   readonly first_label: number;
-  readonly new_network: number;
+  readonly new_network: NewNetworkSettings;
   /** Outside `signals.business_hours`. */
   readonly off_hours: number;
   /** Outside the hours this user usually starts sessions (needs `min_history` sessions of its own). */

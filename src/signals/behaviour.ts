@@ -109,11 +109,17 @@ function firstLabels(score: number, { user, target }: SessionFacts, history: His
     });
 }
 
-function newNetwork(score: number, { user, sourceIp }: SessionFacts, history: History) {
-  const network = networkOf(sourceIp);
-  if (score === 0 || network === undefined || history.baseline.networks.has(network)) return [];
+/** The source address's network (as `settings` group them) is not among the baseline's. */
+function newNetwork(
+  settings: BehaviourSettings["new_network"],
+  { user, sourceIp }: SessionFacts,
+  history: History,
+) {
+  if (settings.score === 0) return [];
+  const network = networkOf(settings)(sourceIp);
+  if (network === undefined || history.baseline.networks.has(network)) return [];
   const reason = `${user} connected from ${network}, a network not used ${history.text}`;
-  return [hit("new-network", score, reason, { sourceIp, network, ...history.evidence })];
+  return [hit("new-network", settings.score, reason, { sourceIp, network, ...history.evidence })];
 }
 
 function offHours(

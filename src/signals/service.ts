@@ -29,7 +29,7 @@ export function createSignalService(options: SignalServiceOptions): SignalServic
   return {
     scoring: options.scoring,
     baseline(user, sessionId, policy, at) {
-      const { lookback } = policy.signals.behaviour;
+      const { lookback, new_network: networkGrouping } = policy.signals.behaviour;
       const since = new Date(at.getTime() - lookback);
       let history: ReturnType<AuditIndex["userHistory"]> = [];
       try {
@@ -42,6 +42,7 @@ export function createSignalService(options: SignalServiceOptions): SignalServic
       }
       return buildBaseline(history, (target) => policy.targets.get(target)?.labels, {
         lookbackMs: lookback,
+        networkGrouping,
         ...(policy.signals.business_hours ? { timeZone: policy.signals.business_hours.tz } : {}),
       });
     },

@@ -21,7 +21,7 @@ export interface Baseline {
   readonly targets: ReadonlySet<string>;
   /** `key=value` labels of the targets used (as the policy labels them now). */
   readonly labels: ReadonlySet<string>;
-  /** Source networks used: IPv4 /24 or IPv6 /64, e.g. `10.1.2.0/24`. */
+  /** Source networks used, as `new_network` groups them (by default the IPv4 /24 or IPv6 /64), e.g. `10.1.2.0/24`. */
   readonly networks: ReadonlySet<string>;
   /** Sessions started per hour of the day (24 entries), in `signals.business_hours`' zone or UTC. */
   readonly startHours: readonly number[];

@@ -455,6 +455,7 @@ describe("decideCommandLine on arbitrary commands (property)", () => {
   const commandArb = fc.record({
     argv: fc.array(wordArb, { maxLength: 8 }),
     redirects: fc.array(wordArb, { maxLength: 2 }),
+    writes: fc.array(wordArb, { maxLength: 2 }),
     source: fc.constant("generated"),
   });
 

@@ -61,6 +61,52 @@ describe("policy problems", () => {
     ]);
   });
 
+  test("writes patterns: one line naming the key at fault", () => {
+    const rule = (pattern: string) =>
+      `rulesets:\n  base:\n    default: allow\n    rules:\n      - deny: ${pattern}\n`;
+    const cases: [pattern: string, problem: string][] = [
+      [
+        "{ writes: 5 }",
+        "5:25: rulesets.base.rules[0].deny.writes: expected a glob or a list of globs",
+      ],
+      ["{ writes: [] }", "5:25: rulesets.base.rules[0].deny.writes: must not be empty"],
+      [
+        '{ writes: "*", except: [1] }',
+        "5:39: rulesets.base.rules[0].deny.except[0]: expected a string, got an integer",
+      ],
+      ['{ writes: "*", exept: x }', '5:30: rulesets.base.rules[0].deny.exept: unknown key "exept"'],
+      [
+        '{ regex: "^a", writes: "*" }',
+        "5:15: rulesets.base.rules[0].deny: needs exactly one of regex, writes",
+      ],
+      [
+        '{ regex: "^a", except: "*" }',
+        "5:38: rulesets.base.rules[0].deny.except: except only applies with writes",
+      ],
+      [
+        "5",
+        "5:15: rulesets.base.rules[0].deny: expected a pattern string, a list of pattern strings, {regex: ...} or {writes: ...}",
+      ],
+    ];
+    for (const [pattern, problem] of cases) {
+      assert.deepEqual(problemsOf({ "20.yaml": rule(pattern) }), [`20.yaml:${problem}`], pattern);
+    }
+  });
+
+  test("a writes pattern loads with its globs and exceptions as lists", () => {
+    const policy = parsePolicyFiles([
+      {
+        name: "20.yaml",
+        text: 'rulesets:\n  base:\n    default: allow\n    rules:\n      - deny: { writes: "/etc/*", except: /etc/motd }\n',
+      },
+    ]);
+    assert.deepEqual(policy.rulesets.get("base")?.rules[0]?.pattern, {
+      kind: "writes",
+      globs: ["/etc/*"],
+      except: ["/etc/motd"],
+    });
+  });
+
   test("rule with two actions", () => {
     const text =
       "rulesets:\n  base:\n    default: allow\n    rules:\n      - { deny: rm, allow: ls }\n";

@@ -1,11 +1,12 @@
 // Test helpers for the command matcher: extracted commands written as plain
 // text (no shell parser involved) and a minimal access entry.
 // In `command("rm -rf $X > /etc/passwd")`, a word containing `$`, `*` or `~`
-// is dynamic, and `>`, `>>`, `<`, `2>` (attached or not) name a redirect target.
+// is dynamic, and `>`, `>>`, `<`, `2>` (attached or not) name a redirect target;
+// the targets of `>`, `>>` and `2>` are also written (not /dev/null).
 import type { ArgWord, ExtractedCommand, Extraction } from "../../src/policy/command-types.js";
 import type { AccessEntry, RuleAction } from "../../src/policy/types.js";
 
-const REDIRECT = /^(?:\d?>>?|<)(.*)$/;
+const REDIRECT = /^(\d?>>?|<)(.*)$/;
 
 export function argWord(text: string): ArgWord {
   return /[$*~]/.test(text) ? { dynamic: text } : { literal: text };
@@ -14,6 +15,7 @@ export function argWord(text: string): ArgWord {
 export function command(text: string, dynamic?: string): ExtractedCommand {
   const argv: ArgWord[] = [];
   const redirects: ArgWord[] = [];
+  const writes: ArgWord[] = [];
   const tokens = text.split(/\s+/).filter((token) => token !== "");
   for (let index = 0; index < tokens.length; index++) {
     const token = tokens[index] ?? "";
@@ -22,10 +24,12 @@ export function command(text: string, dynamic?: string): ExtractedCommand {
       argv.push(argWord(token));
       continue;
     }
-    const target = redirect[1] === "" ? tokens[++index] : redirect[1];
-    if (target !== undefined) redirects.push(argWord(target));
+    const target = redirect[2] === "" ? tokens[++index] : redirect[2];
+    if (target === undefined) continue;
+    redirects.push(argWord(target));
+    if (redirect[1]?.includes(">") && target !== "/dev/null") writes.push(argWord(target));
   }
-  return { argv, redirects, source: text, ...(dynamic === undefined ? {} : { dynamic }) };
+  return { argv, redirects, writes, source: text, ...(dynamic === undefined ? {} : { dynamic }) };
 }
 
 /** A complete extraction; commands separated by ` ; `. */

@@ -38,7 +38,7 @@ describe("signals: defaults", () => {
       min_history: 3,
       first_target: 20,
       first_label: 30,
-      new_network: 20,
+      new_network: { score: 20, networks: [], ipv4_prefix: 24, ipv6_prefix: 64 },
       off_hours: 15,
       unusual_hour: { score: 15, min_history: 10 },
       denial_streak: { count: 3, within: 120_000, score: 30 },
@@ -59,6 +59,36 @@ describe("signals: defaults", () => {
       first_target: 0,
       denial_streak: { ...DEFAULT_BEHAVIOUR.denial_streak, count: 5 },
       download_volume: { ...DEFAULT_BEHAVIOUR.download_volume, floor: 1_000_000_000 },
+    });
+  });
+
+  test("new_network: a score alone keeps the default grouping", () => {
+    const policy = policyFrom("signals:\n  behaviour:\n    new_network: 5\n");
+    assert.deepEqual(policy.signals.behaviour.new_network, {
+      ...DEFAULT_BEHAVIOUR.new_network,
+      score: 5,
+    });
+  });
+
+  test("new_network: the long form, its networks parsed and keys left out at their defaults", () => {
+    const policy = policyFrom(
+      [
+        "signals:",
+        "  behaviour:",
+        "    new_network:",
+        '      networks: [10.8.0.0/16, 192.0.2.7, "2001:db8::/48"]',
+        "      ipv4_prefix: 22",
+      ].join("\n"),
+    );
+    assert.deepEqual(policy.signals.behaviour.new_network, {
+      score: 20,
+      networks: [
+        { address: "10.8.0.0", prefix: 16, family: "ipv4" },
+        { address: "192.0.2.7", prefix: 32, family: "ipv4" },
+        { address: "2001:db8::", prefix: 48, family: "ipv6" },
+      ],
+      ipv4_prefix: 22,
+      ipv6_prefix: 64,
     });
   });
 
@@ -219,6 +249,31 @@ describe("signals: problems", () => {
       '00.yaml:6:40: signals.behaviour.denial_streak.within: invalid duration "soon": expected a duration such as 500ms, 90s, 10m, 8h or 1h30m',
       "00.yaml:7:31: signals.behaviour.download_volume.floor: expected a size such as 10B, 512KB, 100MB or 1GiB",
       '00.yaml:8:5: signals.behaviour.surprise: unknown key "surprise"',
+    ]);
+  });
+
+  test("bad new_network values, each where it is", () => {
+    const behaviour = (newNetwork: string) =>
+      `signals:\n  behaviour:\n    new_network: ${newNetwork}\n`;
+    const problems = (newNetwork: string) => problemsOf(behaviour(newNetwork));
+    assert.deepEqual(problems("101"), [
+      "00.yaml:3:18: signals.behaviour.new_network: must be at most 100",
+    ]);
+    assert.deepEqual(problems("high"), [
+      "00.yaml:3:18: signals.behaviour.new_network: expected a score or {score, networks, ipv4_prefix, ipv6_prefix}",
+    ]);
+    assert.deepEqual(problems("{ score: 20, networks: [10.8.0.0/33, vpn] }"), [
+      '00.yaml:3:42: signals.behaviour.new_network.networks[0]: invalid CIDR "10.8.0.0/33": prefix must be 0-32',
+      '00.yaml:3:55: signals.behaviour.new_network.networks[1]: invalid CIDR "vpn": expected e.g. 10.0.0.0/8 or 2001:db8::/32',
+    ]);
+    assert.deepEqual(problems("{ ipv4_prefix: 33, ipv6_prefix: -1, networks: 10.8.0.0/16 }"), [
+      "00.yaml:3:33: signals.behaviour.new_network.ipv4_prefix: must be at most 32",
+      "00.yaml:3:50: signals.behaviour.new_network.ipv6_prefix: must be at least 0",
+      "00.yaml:3:64: signals.behaviour.new_network.networks: expected a list, got a string",
+    ]);
+    assert.deepEqual(problems("{ ipv6_prefix: 129, pool: 10.8.0.0/16 }"), [
+      "00.yaml:3:33: signals.behaviour.new_network.ipv6_prefix: must be at most 128",
+      '00.yaml:3:38: signals.behaviour.new_network.pool: unknown key "pool"',
     ]);
   });
 });

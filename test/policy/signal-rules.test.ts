@@ -1,7 +1,8 @@
 // Policy signal rules (src/policy/signal-rules.ts) through the real shell
-// parser: each `when:` fact, except, exact, wrappers, dynamic words, paths
-// with direction, session rules, and how a signal's action folds into the
-// line's decision (exec lines, interactive lines, approval settings).
+// parser: each `when:` fact, except, exact, wrappers, dynamic words, `writes`
+// patterns, paths with direction, session rules, and how a signal's action
+// folds into the line's decision (exec lines, interactive lines, approval
+// settings).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { approvalSettings } from "../../src/policy/approval-settings.js";
@@ -185,6 +186,62 @@ describe("lineSignals: command patterns", () => {
     assert.deepEqual(fired("cat $F"), []);
     assert.deepEqual(fired("$PROG -D"), []);
     assert.deepEqual(fired('bash -c "$CODE"'), []);
+  });
+});
+
+describe("lineSignals: writes patterns", () => {
+  const WRITES = policyFrom(`
+signals:
+  rules:
+    - name: persistence-written
+      commands: { writes: ["/etc/cron*", "*/authorized_keys"] }
+      except: etckeeper
+      score: 50
+    - name: logs-written
+      commands: { writes: /var/log/*, except: /var/log/app/* }
+      score: 60
+`);
+  const firedOn = (line: string) => fired(line, {}, WRITES);
+
+  test("a file written by any program, heredocs and compound commands included", () => {
+    assert.deepEqual(firedOn("cat > /etc/cron.d/x <<'EOF'\n* * * * * root /tmp/x\nEOF"), [
+      "persistence-written",
+    ]);
+    assert.deepEqual(firedOn("{ echo a; echo b; } >> /etc/crontab"), ["persistence-written"]);
+    assert.deepEqual(firedOn("sudo sh -c 'cat k >> /root/.ssh/authorized_keys'"), [
+      "persistence-written",
+    ]);
+    assert.deepEqual(firedOn("> /var/log/auth.log"), ["logs-written"]);
+  });
+
+  test("reads, arguments, /dev/null and other files do not fire", () => {
+    assert.deepEqual(firedOn("cat /etc/cron.d/x"), []);
+    assert.deepEqual(firedOn("echo /etc/crontab"), []);
+    assert.deepEqual(firedOn("ls /etc/cron.d > /tmp/list 2>/dev/null"), []);
+    assert.deepEqual(firedOn("cat /etc/crontab 2>&1 >/dev/null"), []);
+  });
+
+  test("a path in the home reads as ~/x; other expansions are not guessed at", () => {
+    assert.deepEqual(firedOn("echo k >> ~/.ssh/authorized_keys"), ["persistence-written"]);
+    assert.deepEqual(firedOn('echo k >> "$HOME/.ssh/authorized_keys"'), ["persistence-written"]);
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell `${…}` syntax
+    assert.deepEqual(firedOn("{ echo k; } >> ${HOME}/.ssh/authorized_keys"), [
+      "persistence-written",
+    ]);
+    assert.deepEqual(firedOn('echo k >> "$DIR/authorized_keys"'), []);
+    assert.deepEqual(firedOn("echo x > /etc/cron.d/$NAME"), []);
+  });
+
+  test("the pattern's except and the rule's except", () => {
+    assert.deepEqual(firedOn("echo x >> /var/log/app/debug.log"), []);
+    assert.deepEqual(firedOn("echo x >> /var/log/app/../auth.log"), ["logs-written"]);
+    assert.deepEqual(firedOn("echo x > /etc/cron.d/y && etckeeper commit"), []);
+  });
+
+  test("the default reason describes the pattern, the evidence is the writing command", () => {
+    const [hit] = lineSignals(WRITES, FACTS, complete("ls; cat >> /etc/crontab").commands);
+    assert.equal(hit?.reason, 'matches writes to "/etc/cron*" or "*/authorized_keys"');
+    assert.deepEqual(hit?.evidence, { command: "cat >> /etc/crontab" });
   });
 });
 

@@ -1,13 +1,35 @@
 // Behavioural baselines from a synthetic history: targets and their current
-// labels, IPv4 /24 and IPv6 /64 networks, start hours in a DST-observing zone
-// or UTC, and the nearest-rank 90th percentile of downloads.
+// labels, networks (IPv4 /24 and IPv6 /64 by default, or as `new_network`
+// groups them: listed networks, most specific first, and other prefixes),
+// start hours in a DST-observing zone or UTC, and the nearest-rank 90th
+// percentile of downloads.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { parseCidr } from "../../src/policy/cidr.js";
 import { localClock } from "../../src/policy/schedule.js";
-import { networkOf, percentile } from "../../src/signals/baseline.js";
-import { baselineOf, DAY, past } from "./fixtures.js";
+import { type NetworkGrouping, networkOf, percentile } from "../../src/signals/baseline.js";
+import { baselineOf, DAY, DEFAULTS, past } from "./fixtures.js";
 
-describe("networkOf", () => {
+/** A VPN pool with a /24 of its own, an office range, one written with host bits; other addresses by /20 and /56. */
+const GROUPED: NetworkGrouping = {
+  networks: ["10.8.0.0/16", "10.8.5.0/24", "192.0.2.0/24", "2001:db8::/48", "10.9.1.0/16"].map(
+    parseCidr,
+  ),
+  ipv4_prefix: 20,
+  ipv6_prefix: 56,
+};
+
+function casesOf(
+  grouping: NetworkGrouping,
+  cases: readonly (readonly [string, string | undefined])[],
+): void {
+  const network = networkOf(grouping);
+  for (const [ip, expected] of cases) {
+    test(`${ip || "(empty)"} → ${expected}`, () => assert.equal(network(ip), expected));
+  }
+}
+
+describe("networkOf, by default: the /24 or /64", () => {
   const cases: readonly (readonly [string, string | undefined])[] = [
     ["10.1.2.3", "10.1.2.0/24"],
     ["10.1.2.255", "10.1.2.0/24"],
@@ -22,9 +44,36 @@ describe("networkOf", () => {
     ["web1.internal", undefined],
     ["", undefined],
   ];
-  for (const [ip, network] of cases) {
-    test(`${ip || "(empty)"} → ${network}`, () => assert.equal(networkOf(ip), network));
-  }
+  casesOf(DEFAULTS.new_network, cases);
+});
+
+describe("networkOf, grouped: the most specific listed network, else the prefixes", () => {
+  casesOf(GROUPED, [
+    ["10.8.200.1", "10.8.0.0/16"],
+    ["::ffff:10.8.7.7", "10.8.0.0/16"],
+    ["10.8.5.9", "10.8.5.0/24"],
+    ["192.0.2.200", "192.0.2.0/24"],
+    ["10.9.77.1", "10.9.0.0/16"],
+    ["172.16.99.1", "172.16.96.0/20"],
+    ["2001:db8:0:ffff::1", "2001:db8::/48"],
+    ["2001:db9:1:2ff::1", "2001:db9:1:200::/56"],
+    ["unknown", undefined],
+  ]);
+});
+
+describe("networkOf, prefixes off the group boundaries and at the ends", () => {
+  casesOf({ networks: [], ipv4_prefix: 22, ipv6_prefix: 52 }, [
+    ["10.1.7.3", "10.1.4.0/22"],
+    ["2001:db8:1:2fff::1", "2001:db8:1:2000::/52"],
+  ]);
+  casesOf({ networks: [], ipv4_prefix: 32, ipv6_prefix: 128 }, [
+    ["10.1.7.3", "10.1.7.3/32"],
+    ["2001:DB8::1", "2001:db8::1/128"],
+  ]);
+  casesOf({ networks: [], ipv4_prefix: 0, ipv6_prefix: 0 }, [
+    ["10.1.7.3", "0.0.0.0/0"],
+    ["2001:db8::1", "::/0"],
+  ]);
 });
 
 describe("percentile", () => {
@@ -75,6 +124,18 @@ describe("buildBaseline", () => {
     );
     assert.deepEqual([...baseline.networks].sort(), ["10.1.2.0/24", "2001:db8:1:2::/64"]);
     assert.equal(baseline.lookbackMs, 30 * DAY);
+  });
+
+  test("networks as the grouping has them: one VPN pool, however many /24s it handed out", () => {
+    const roaming = [
+      past("2026-07-15T06:30:00Z", { sourceIp: "10.8.1.5" }),
+      past("2026-07-16T06:30:00Z", { sourceIp: "10.8.3.9" }),
+      past("2026-07-17T06:30:00Z", { sourceIp: "10.7.3.9" }),
+    ];
+    assert.deepEqual([...baselineOf(roaming, undefined, GROUPED).networks].sort(), [
+      "10.7.0.0/20",
+      "10.8.0.0/16",
+    ]);
   });
 
   test("start hours in the zone: 08:30 in Berlin both in winter (CET) and summer (CEST)", () => {

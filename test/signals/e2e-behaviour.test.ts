@@ -48,12 +48,15 @@ const SCORES = {
   denial_override: 23,
 };
 
+/** Sessions come from 127.0.0.1: the "VPN pool" it is in spans 256 /24s. */
+const VPN_POOL = "127.0.0.0/16";
+
 const POLICY = `signals:
   business_hours: { hours: "${hh(BUSINESS_START)}-${hh(BUSINESS_START + 2)}", tz: UTC }
   behaviour:
     first_target: ${SCORES.first_target}
     first_label: ${SCORES.first_label}
-    new_network: ${SCORES.new_network}
+    new_network: { score: ${SCORES.new_network}, networks: [${VPN_POOL}] }
     off_hours: ${SCORES.off_hours}
     unusual_hour: { score: ${SCORES.unusual_hour}, min_history: 10 }
     denial_streak: { count: 3, within: 2m, score: ${SCORES.denial_streak} }
@@ -105,6 +108,7 @@ function pastSessions(
 const HISTORY = [
   ...pastSessions("newcomer@example.com", 3, {}),
   ...pastSessions("roamer@example.com", 3, { sourceIp: (n) => `10.9.8.${n + 10}` }),
+  ...pastSessions("vpn@example.com", 3, { sourceIp: (n) => `127.0.${n + 10}.9` }),
   ...pastSessions("owl@example.com", 10, { hour: (NOW_HOUR + 12) % 24 }),
   ...pastSessions("hoarder@example.com", 3, { bytesDown: 5000 }),
 ];
@@ -206,9 +210,14 @@ describe("behavioural signals through the bastion", () => {
     const signal = only(signals, "new-network");
     assert.equal(
       signal.reason,
-      "roamer@example.com connected from 127.0.0.0/24, a network not used in 30 days (3 sessions)",
+      `roamer@example.com connected from ${VPN_POOL}, a network not used in 30 days (3 sessions)`,
     );
-    assert.equal((signal.evidence as AuditEvent).network, "127.0.0.0/24");
+    assert.equal((signal.evidence as AuditEvent).network, VPN_POOL);
+  });
+
+  it("new-network: not for another /24 of a VPN pool the user has used", async () => {
+    const signals = await startSignalsOf(await user("vpn"));
+    assert.deepEqual(ruleScores(signals, "behaviour"), [`off-hours +${SCORES.off_hours}`]);
   });
 
   it("unusual-hour: no session of the user started near this hour", async () => {

@@ -7,7 +7,7 @@ import { decideCommandLine } from "../../src/policy/decide.js";
 import { DEFAULT_BEHAVIOUR } from "../../src/policy/schema.js";
 import { extractCommands } from "../../src/policy/shell/index.js";
 import type { BehaviourSettings, SessionFacts, Target } from "../../src/policy/types.js";
-import { buildBaseline } from "../../src/signals/baseline.js";
+import { buildBaseline, type NetworkGrouping } from "../../src/signals/baseline.js";
 import type { Baseline } from "../../src/signals/types.js";
 import type { HistorySession } from "../../src/store/types.js";
 import { policyFrom } from "../policy/fixtures.js";
@@ -25,7 +25,7 @@ export const ALL_OFF: BehaviourSettings = {
   ...DEFAULTS,
   first_target: 0,
   first_label: 0,
-  new_network: 0,
+  new_network: { ...DEFAULTS.new_network, score: 0 },
   off_hours: 0,
   unusual_hour: { ...DEFAULTS.unusual_hour, score: 0 },
   denial_streak: { ...DEFAULTS.denial_streak, score: 0 },
@@ -79,12 +79,17 @@ export function past(startedAt: string, fields: Partial<HistorySession> = {}): H
   };
 }
 
-/** The baseline of a history, with labels from LABELS and the 30-day lookback. */
-export function baselineOf(history: readonly HistorySession[], timeZone?: string): Baseline {
+/** The baseline of a history, with labels from LABELS, the 30-day lookback and networks grouped as by default unless told. */
+export function baselineOf(
+  history: readonly HistorySession[],
+  timeZone?: string,
+  networkGrouping: NetworkGrouping = DEFAULTS.new_network,
+): Baseline {
   const labelsOf = (name: string) =>
     name in LABELS ? new Map(Object.entries(LABELS[name] ?? {})) : undefined;
   return buildBaseline(history, labelsOf, {
     lookbackMs: 30 * DAY,
+    networkGrouping,
     ...(timeZone === undefined ? {} : { timeZone }),
   });
 }

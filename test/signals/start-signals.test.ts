@@ -1,8 +1,10 @@
 // Behavioural signals at session start, each firing and not firing at its
-// edges: first target, first label, new network (IPv4, IPv6), min_history,
-// off-hours against business hours, unusual hour in a DST-observing zone.
+// edges: first target, first label, new network (IPv4, IPv6, a VPN pool and
+// prefixes from the policy), min_history, off-hours against business hours,
+// unusual hour in a DST-observing zone.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { parseCidr } from "../../src/policy/cidr.js";
 import { parseHours, type Schedule } from "../../src/policy/schedule.js";
 import type { BehaviourSettings, SessionFacts } from "../../src/policy/types.js";
 import { startSignals, usualHours } from "../../src/signals/behaviour.js";
@@ -168,6 +170,69 @@ describe("new-network", () => {
     assert.deepEqual(
       signals(settings, facts(MONDAY_10_BERLIN, { sourceIp: "192.0.2.1" }), two),
       [],
+    );
+  });
+});
+
+describe("new-network, grouped as the policy says", () => {
+  /** A VPN pool spanning many /24s, with an admin /24 of its own; other IPv4 addresses by /16. */
+  const grouping = {
+    ...DEFAULTS.new_network,
+    networks: [parseCidr("10.8.0.0/16"), parseCidr("10.8.250.0/24")],
+    ipv4_prefix: 16,
+  };
+  const settings = only({ new_network: grouping });
+  /** Three sessions over the VPN, each given an address in another /24 of the pool. */
+  const vpnUser = baselineOf(
+    ["10.8.1.5", "10.8.2.6", "10.8.3.7"].map((sourceIp, day) =>
+      past(`2026-11-1${6 + day}T09:00:00Z`, { sourceIp }),
+    ),
+    BERLIN,
+    grouping,
+  );
+  const officeUser = baselineOf(
+    [past("2026-11-16T09:00:00Z"), past("2026-11-17T09:00:00Z"), past("2026-11-18T09:00:00Z")],
+    BERLIN,
+    grouping,
+  );
+  const from = (sourceIp: string, baseline: Baseline) =>
+    signals(settings, facts(MONDAY_10_BERLIN, { sourceIp }), baseline);
+
+  test("another /24 of a VPN pool the user has used is not new", () => {
+    assert.deepEqual(from("10.8.77.1", vpnUser), []);
+    assert.deepEqual(from("::ffff:10.8.200.9", vpnUser), []);
+  });
+
+  test("the first connection over the VPN at all fires, naming the pool", () => {
+    assert.deepEqual(from("10.8.77.1", officeUser), [
+      {
+        rule: "new-network",
+        source: "behaviour",
+        score: 20,
+        reason:
+          "alice@example.com connected from 10.8.0.0/16, a network not used in 30 days (3 sessions)",
+        evidence: {
+          sourceIp: "10.8.77.1",
+          network: "10.8.0.0/16",
+          sessions: 3,
+          lookbackMs: 30 * 86_400_000,
+        },
+      },
+    ]);
+  });
+
+  test("a listed network inside another is a network of its own", () => {
+    assert.deepEqual(
+      from("10.8.250.3", vpnUser).map((hit) => hit.evidence.network),
+      ["10.8.250.0/24"],
+    );
+  });
+
+  test("other addresses are grouped by the prefix", () => {
+    assert.deepEqual(from("10.1.99.1", officeUser), [], "10.1.2.x and 10.1.99.x share a /16");
+    assert.deepEqual(
+      from("10.2.0.1", officeUser).map((hit) => hit.evidence.network),
+      ["10.2.0.0/16"],
     );
   });
 });

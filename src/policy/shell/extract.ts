@@ -2,8 +2,12 @@
 // turn each simple command into an ExtractedCommand, then follow wrappers,
 // `-c` strings, `eval` and heredocs fed to shells, recursively. The names the
 // line defines (variables, functions), nested code included, come along.
+// The files a command writes by redirection are its own `>`-style targets
+// and those of the compound commands around it; what a wrapper or a code
+// string runs writes them too (it inherits the descriptors).
 
 import type { ArgWord, ExtractedCommand, Extraction } from "../command-types.js";
+import { normalizePath } from "../glob.js";
 import { parseShell } from "./parser.js";
 import {
   type DefinedNames,
@@ -18,6 +22,11 @@ import { type Effect, effectsOf, type Stdin } from "./wrappers.js";
 /** How deep `bash -c "eval '…'"`-style nesting is followed before giving up (dynamic). */
 const MAX_CODE_DEPTH = 16;
 const FD_DUPLICATION = /^(\d+|-)$/;
+/** Operators that open their target for writing (`>&` only when the target is not a descriptor). */
+const WRITE_OPERATORS: ReadonlySet<string> = new Set([">", ">>", ">|", "&>", "&>>", "<>", ">&"]);
+/** Targets bash opens without modifying any file: descriptors' aliases, the terminal, the sink. */
+const NOT_A_FILE = /^\/dev\/(?:null|stdin|stdout|stderr|tty|fd\/\d+)$/;
+const PROCESS_SUBSTITUTION = /^[<>]\(/;
 
 function argWord(word: Word): ArgWord {
   return word.value === undefined ? { dynamic: word.source } : { literal: word.value };
@@ -44,18 +53,34 @@ function stdinOf(redirects: readonly Redirect[]): Stdin {
   return { unknown: `the redirection ${input.op} ${input.target.source}` };
 }
 
+function isFdDuplication(redirect: Redirect): boolean {
+  return redirect.op.endsWith("&") && FD_DUPLICATION.test(redirect.target.source);
+}
+
 /** Redirection targets that name files (not `2>&1`, heredoc delimiters or `>&-`). */
 function redirectFiles(redirects: readonly Redirect[]): ArgWord[] {
   return redirects
-    .filter(
-      (r) =>
-        !r.op.startsWith("<<") && !(r.op.endsWith("&") && FD_DUPLICATION.test(r.target.source)),
-    )
+    .filter((r) => !r.op.startsWith("<<") && !isFdDuplication(r))
     .map((r) => argWord(r.target));
+}
+
+function writesFile(redirect: Redirect): boolean {
+  const { target } = redirect;
+  if (!WRITE_OPERATORS.has(redirect.op) || isFdDuplication(redirect)) return false;
+  if (target.value === undefined) return !PROCESS_SUBSTITUTION.test(target.source);
+  return !NOT_A_FILE.test(normalizePath(target.value));
+}
+
+/** The files a command opens for writing: its own redirections', then its compound commands'. */
+function writtenFiles(command: SimpleCommand): ArgWord[] {
+  return [...command.redirects, ...command.outerRedirects]
+    .filter(writesFile)
+    .map((redirect) => argWord(redirect.target));
 }
 
 interface Context {
   readonly redirects: readonly ArgWord[];
+  readonly writes: readonly ArgWord[];
   readonly stdin: Stdin;
   readonly source: string;
   readonly depth: number;
@@ -64,7 +89,12 @@ interface Context {
 
 /** The command itself, then everything it runs. */
 function expandArgv(argv: readonly ArgWord[], context: Context): ExtractedCommand[] {
-  const base = { argv, redirects: context.redirects, source: context.source };
+  const base = {
+    argv,
+    redirects: context.redirects,
+    writes: context.writes,
+    source: context.source,
+  };
   const program = argv[0];
   if (program === undefined) return [];
   if ("dynamic" in program)
@@ -90,9 +120,15 @@ function followEffect(effect: Effect, context: Context): EffectResult {
   if ("run" in effect) return { commands: expandArgv(effect.run, context) };
   if (context.depth >= MAX_CODE_DEPTH) return { commands: [], dynamic: "code nested too deeply" };
   const inner = extractAt(effect.code, context.depth + 1, context.names);
-  if (inner.extraction.status === "complete") return { commands: inner.partial };
+  const commands = inner.partial.map((command) => inheritWrites(command, context.writes));
+  if (inner.extraction.status === "complete") return { commands };
   // Bash runs code strings line by line: the lines before a syntax error still run.
-  return { commands: inner.partial, dynamic: "cannot parse the code it runs" };
+  return { commands, dynamic: "cannot parse the code it runs" };
+}
+
+/** Code a shell runs writes where the shell's own output goes. */
+function inheritWrites(command: ExtractedCommand, writes: readonly ArgWord[]): ExtractedCommand {
+  return writes.length === 0 ? command : { ...command, writes: [...command.writes, ...writes] };
 }
 
 /** Redirections without a program (`> f`): bash performs them as the no-op builtin `:` would. */
@@ -110,6 +146,7 @@ function extractSimple(
 ): ExtractedCommand[] {
   const context: Context = {
     redirects: redirectFiles(command.redirects),
+    writes: writtenFiles(command),
     stdin: stdinOf(command.redirects),
     source: command.source,
     depth,

@@ -1,7 +1,8 @@
 // Recursive-descent parser for the bash grammar: lists, pipelines, compound
 // commands, functions, redirections and heredocs. It keeps only what command
 // extraction needs: every simple command, in source order, wherever it is
-// nested (substitutions, subshells, groups, control flow, function bodies).
+// nested (substitutions, subshells, groups, control flow, function bodies),
+// with the redirections of the compound commands around it.
 
 import { ShellLexer, WordBuilder } from "./lexer.js";
 import {
@@ -179,24 +180,24 @@ export class ShellParser extends ShellLexer {
     this.skipBlanks();
     const c = this.peek();
     if (c === undefined) this.incomplete("command expected");
+    const first = this.out.length;
     if (c === "(") {
       this.parseParenCommand();
+      this.parseTrailingRedirects(first);
       return;
     }
     if (this.atMeta() && this.redirectAhead() === undefined)
       this.syntaxError(`syntax error near \`${c}'`);
     const word = this.peekReserved();
-    if (word !== undefined && this.parseCompound(word)) this.parseTrailingRedirects();
+    if (word !== undefined && this.parseCompound(word)) this.parseTrailingRedirects(first);
     else this.parseSimpleCommand();
   }
 
   private parseParenCommand(): void {
-    if (this.peek(1) !== "(" || !this.tryArithmetic(2)) {
-      this.pos++;
-      this.parseList([")"], false);
-      this.pos++;
-    }
-    this.parseTrailingRedirects();
+    if (this.peek(1) === "(" && this.tryArithmetic(2)) return;
+    this.pos++;
+    this.parseList([")"], false);
+    this.pos++;
   }
 
   /** Parses a compound command introduced by `word`; false when `word` does not start one. */
@@ -362,15 +363,15 @@ export class ShellParser extends ShellLexer {
         this.parseFunctionDefinition();
         return;
       }
-      if ((c === "<" || c === ">") && this.peek(1) === "(")
-        words.push(this.readProcessSubstitution());
+      if (this.atProcessSubstitution()) words.push(this.readProcessSubstitution());
       else if (c === undefined || this.atMeta()) break;
       else words.push(this.readWord());
     }
     const assignments = this.assignmentCount(words);
     for (const word of words.slice(0, assignments)) this.defineVariable(word.source);
     const command = words.slice(assignments);
-    this.out.push({ words: command, redirects, source: this.src.slice(start, this.pos).trim() });
+    const source = this.src.slice(start, this.pos).trim();
+    this.out.push({ words: command, redirects, outerRedirects: [], source });
   }
 
   private assignmentCount(words: readonly Word[]): number {
@@ -423,13 +424,20 @@ export class ShellParser extends ShellLexer {
     return { source: this.src.slice(start, this.pos), value: undefined };
   }
 
-  private parseTrailingRedirects(): void {
+  /** A compound command's redirections: they apply to every command parsed in it since `first`. */
+  private parseTrailingRedirects(first: number): void {
+    const end = this.out.length;
     const redirects: Redirect[] = [];
     for (;;) {
       this.skipBlanks();
       if (!this.parseRedirect(redirects)) break;
     }
     if (!this.atMeta() || this.peek() === "(") this.unexpected(this.peek() ?? "");
+    if (redirects.length === 0) return;
+    for (const [index, command] of this.out.slice(first, end).entries()) {
+      const outerRedirects = [...command.outerRedirects, ...redirects];
+      this.out[first + index] = { ...command, outerRedirects };
+    }
   }
 
   private redirectAhead(): RegExpExecArray | undefined {
@@ -443,14 +451,23 @@ export class ShellParser extends ShellLexer {
     this.pos += match[0].length;
     const op = match[2] ?? "";
     this.skipBlanks();
-    if (this.atMeta()) {
-      this.unexpected(this.peek() ?? "\n");
-    }
-    const target = this.readWord();
+    const target = this.readRedirectTarget();
     const heredoc =
       op === "<<" || op === "<<-" ? this.queueHeredoc(target, op === "<<-") : undefined;
     redirects.push({ op, fd: match[1], target, heredoc });
     return true;
+  }
+
+  /** A word, or a process substitution (`> >(tee f)`): bash opens its pipe. */
+  private readRedirectTarget(): Word {
+    if (this.atProcessSubstitution()) return this.readProcessSubstitution();
+    if (this.atMeta()) this.unexpected(this.peek() ?? "\n");
+    return this.readWord();
+  }
+
+  private atProcessSubstitution(): boolean {
+    const c = this.peek();
+    return (c === "<" || c === ">") && this.peek(1) === "(";
   }
 
   // ── heredocs ─────────────────────────────────────────────────────────

@@ -1,7 +1,7 @@
 // The shell parser's output: simple commands with their words (quote removal
-// done, `value` undefined when bash decides the word at run time) and
-// redirections, the names the line defines, plus the two ways parsing stops
-// short of a complete line.
+// done, `value` undefined when bash decides the word at run time), their
+// redirections and those of the compound commands around them, the names
+// the line defines, plus the two ways parsing stops short of a complete line.
 
 export interface Word {
   /** The word as typed. */
@@ -28,6 +28,8 @@ export interface SimpleCommand {
   /** Words after the leading assignments: program and arguments. */
   readonly words: readonly Word[];
   readonly redirects: readonly Redirect[];
+  /** Redirections of the compound commands around it (`{ …; } > f`), innermost first. */
+  readonly outerRedirects: readonly Redirect[];
   readonly source: string;
 }
 
