@@ -145,7 +145,8 @@ function extractSimple(
   names: DefinedNames,
 ): ExtractedCommand[] {
   const context: Context = {
-    redirects: redirectFiles(command.redirects),
+    // `{ cat; } < /etc/shadow` reads /etc/shadow as surely as `cat < /etc/shadow`
+    redirects: redirectFiles([...command.redirects, ...command.outerRedirects]),
     writes: writtenFiles(command),
     stdin: stdinOf(command.redirects),
     source: command.source,

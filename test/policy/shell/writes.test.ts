@@ -115,12 +115,23 @@ table("wrappers and code strings write where their output goes", [
   ],
 ]);
 
-test("a compound's redirections are not positional arguments of its commands", () => {
-  const extraction = extractCommands("{ cat; } > /etc/x");
+test("a compound's redirections are positional arguments of its commands, after their own", () => {
+  const extraction = extractCommands("{ cat 2>/tmp/err; } > /etc/x");
   assert.equal(extraction.status, "complete");
   if (extraction.status !== "complete") return;
-  assert.deepEqual(extraction.commands[0]?.redirects, []);
-  assert.deepEqual(extraction.commands[0]?.writes, [{ literal: "/etc/x" }]);
+  assert.deepEqual(extraction.commands[0]?.redirects, [
+    { literal: "/tmp/err" },
+    { literal: "/etc/x" },
+  ]);
+  assert.deepEqual(extraction.commands[0]?.writes, [
+    { literal: "/tmp/err" },
+    { literal: "/etc/x" },
+  ]);
+  const loop = extractCommands("while read -r line; do echo $line; done < /etc/shadow");
+  assert.equal(loop.status, "complete");
+  if (loop.status !== "complete") return;
+  for (const command of loop.commands)
+    assert.deepEqual(command.redirects, [{ literal: "/etc/shadow" }], command.source);
 });
 
 /**
