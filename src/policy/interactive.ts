@@ -159,14 +159,19 @@ function aliasUse(
   return { name: `.${suffix}`, text: [handler, ...argv.map(shellWord)].join(" ") };
 }
 
-/** The expansion's first command also gets the redirections of the command it replaces. */
+/** The expansion's first command also gets the redirections (and so the writes) of the command it replaces. */
 function withRedirects(
   commands: readonly ExtractedCommand[],
-  redirects: readonly ArgWord[],
+  { redirects, writes }: ExtractedCommand,
 ): ExtractedCommand[] {
   const [first, ...rest] = commands;
   if (first === undefined || redirects.length === 0) return [...commands];
-  return [{ ...first, redirects: [...first.redirects, ...redirects] }, ...rest];
+  const redirected = {
+    ...first,
+    redirects: [...first.redirects, ...redirects],
+    writes: [...first.writes, ...writes],
+  };
+  return [redirected, ...rest];
 }
 
 function expandAlias(
@@ -187,7 +192,7 @@ function expandAlias(
     into.findings.push({ argv, reason: `the alias ${use.name} cannot be expanded safely` });
     return;
   }
-  const commands = withRedirects(extraction.commands, command.redirects);
+  const commands = withRedirects(extraction.commands, command);
   collect({ ...extraction, commands }, facts, new Set([...expanding, use.name]), into);
 }
 

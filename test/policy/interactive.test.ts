@@ -27,6 +27,8 @@ rulesets:
         reason: shadow file
       - warn: screen
         reason: screen is noted
+      - deny: { writes: "/etc/*" }
+        reason: writes under /etc
 `);
 
 /** on_dynamic allow, so only on_unverified can refuse what the rules allow. */
@@ -276,6 +278,16 @@ describe("aliases", () => {
     assert.equal(verdict.decision, "deny");
     assert.equal(verdict.rule, "base#1");
     assert.equal(verdict.reason, "recursive delete");
+  });
+
+  test("the expansion's first command gets the alias's redirections and writes", () => {
+    const verdict = decide("ll > /etc/motd");
+    const decisions = verdict.commands.map((command) => [command.argv.join(" "), command.decision]);
+    assert.deepEqual(decisions, [
+      ["ll", "deny"],
+      ["ls -alF", "deny"],
+      ["ls --color=auto -alF", "deny"],
+    ]);
   });
 
   test("expands aliases of aliases, after `;`, `|` and inside substitutions", () => {
