@@ -43,6 +43,8 @@ export interface TunnelHooks {
 
 type Reply = (() => void) | undefined;
 
+const EMPTY = Buffer.alloc(0);
+
 /** Answers every forwarding request of one client connection. */
 export function forwardTunnels(client: Connection, hooks: TunnelHooks): void {
   const tunnels = new Tunnels(client, hooks);
@@ -243,7 +245,8 @@ class Tunnels {
           bytes.fromTarget += chunk.length;
         });
         channel.pipe(upstream);
-        upstream.pipe(channel);
+        upstream.pipe(channel, { end: false });
+        upstream.once("end", () => halfClose(channel));
         let open = 2;
         const onClose = (other: ServerChannel | ClientChannel) => () => {
           closeWhenFlushed(other);
@@ -281,6 +284,18 @@ class Tunnels {
     this.#count += 1;
     return `${this.hooks.sessionId}.t${this.#count}`;
   }
+}
+
+/**
+ * Passes the target's half-close on to the client: EOF once what is queued
+ * has gone out, the channel staying open for the reply. (ssh2's `end()` on a
+ * server-side channel also sends CLOSE, and OpenSSH then stops reading the
+ * reply: an `-R` connection that sends its request and half-closes, as most
+ * clients do, got nothing back.) A write of an empty chunk calls back only
+ * after every chunk queued before it.
+ */
+function halfClose(channel: ServerChannel): void {
+  if (!channel.writableEnded) channel.write(EMPTY, () => channel.eof());
 }
 
 /**

@@ -4,11 +4,14 @@
 // outside the allow list, a certificate without permit-port-forwarding, `-R`
 // without `remote: allow` and agent forwarding are refused and audited; `-R`
 // with `remote: allow` relays the target's connections back; tunnels are
-// marked in the session's recording.
+// marked in the session's recording. A half-close from the target's side
+// stays a half-close: the reply still comes back (`-R` request/response, a
+// `-L` destination that speaks first and then reads).
 
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { readdirSync, readFileSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
@@ -28,32 +31,67 @@ const DAY_MS = 24 * 3600 * 1000;
 
 type AuditEvent = Record<string, unknown>;
 
-/** A TCP echo server on 127.0.0.1 (an ephemeral port). */
-async function startEcho(): Promise<{ server: Server; port: number }> {
-  const server = createServer((socket) => socket.pipe(socket));
+/** A TCP server on 127.0.0.1 (an ephemeral port), half-open connections allowed. */
+async function listenLocally(
+  onConnection: (socket: Socket, server: Server) => void,
+): Promise<{ server: Server; port: number }> {
+  const server: Server = createServer({ allowHalfOpen: true }, (socket) =>
+    onConnection(socket, server),
+  );
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const address = server.address();
   return { server, port: typeof address === "object" && address !== null ? address.port : 0 };
 }
 
-/** Sends `data` over a fresh connection to 127.0.0.1:port, half-closes, and resolves with what came back. */
-function exchange(socket: Socket, data: Buffer): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-    socket.once("error", reject);
-    socket.once("end", () => resolve(Buffer.concat(chunks)));
-    socket.end(data);
-  });
+/** Collects what the peer sends until it half-closes. */
+function readToEnd(socket: Socket): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
+  return once(socket, "end").then(() => Buffer.concat(chunks));
 }
 
-/** Connects to 127.0.0.1:port once something listens there (a forwarding ssh client sets it up). */
-async function connectWhenListening(port: number, timeoutMs = 10_000): Promise<Socket> {
+const startEcho = () => listenLocally((socket) => socket.pipe(socket));
+
+/** Answers with the request once it is complete (the peer half-closed), as `nc -N` or HTTP/1.0 peers expect. */
+const startAnswerAtEnd = () =>
+  listenLocally((socket) => {
+    readToEnd(socket).then(
+      (request) => socket.end(request),
+      () => socket.destroy(),
+    );
+  });
+
+/** Speaks first and half-closes at once; emits `upload` with what the peer then sends until it half-closes. */
+const startGreeter = () =>
+  listenLocally((socket, server) => {
+    socket.end("ready\n");
+    readToEnd(socket).then(
+      (upload) => server.emit("upload", upload.toString()),
+      (error: Error) => server.emit("upload", `(${error.message})`),
+    );
+  });
+
+/** Sends `data` over a connection, half-closes, and resolves with what came back. */
+function exchange(socket: Socket, data: Buffer): Promise<Buffer> {
+  const answer = readToEnd(socket);
+  socket.end(data);
+  return answer;
+}
+
+/**
+ * Connects to 127.0.0.1:port once something listens there (a forwarding ssh
+ * client sets it up); `allowHalfOpen` keeps the socket writable after the
+ * peer's EOF.
+ */
+async function connectWhenListening(
+  port: number,
+  { allowHalfOpen = false, timeoutMs = 10_000 } = {},
+): Promise<Socket> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       return await new Promise<Socket>((resolve, reject) => {
-        const socket = connect({ host: "127.0.0.1", port });
+        const socket = connect({ host: "127.0.0.1", port, allowHalfOpen });
         socket.once("connect", () => resolve(socket));
         socket.once("error", reject);
       });
@@ -103,6 +141,8 @@ describe("port forwarding through the bastion", () => {
   let bastion: TestBastion;
   let echo: { server: Server; port: number };
   let other: { server: Server; port: number };
+  let answerAtEnd: { server: Server; port: number };
+  let greeter: { server: Server; port: number };
   /** Group `tunnelers`, certificate with permit-port-forwarding. */
   let carol: UserKey;
   /** Group `tunnelers`, certificate without permit-port-forwarding (as `ca sign` issues). */
@@ -111,6 +151,8 @@ describe("port forwarding through the bastion", () => {
   before(async () => {
     echo = await startEcho();
     other = await startEcho();
+    answerAtEnd = await startAnswerAtEnd();
+    greeter = await startGreeter();
     bastion = await startTestBastion({
       extraPolicy: (sshd) => `targets:
 ${sshdTarget("fwd1", sshd)}
@@ -120,7 +162,7 @@ access:
     subjects: { groups: [tunnelers] }
     targets: { names: [fwd1] }
     commands: [baseline]
-    forwarding: { allow: ["127.0.0.1:${echo.port}"] }
+    forwarding: { allow: ["127.0.0.1:${echo.port}", "127.0.0.1:${greeter.port}"] }
   - name: reverse
     subjects: { groups: [tunnelers] }
     targets: { names: [fwd2] }
@@ -142,14 +184,29 @@ access:
   });
   after(async () => {
     await bastion?.stop();
-    echo?.server.close();
-    other?.server.close();
+    for (const local of [echo, other, answerAtEnd, greeter]) local?.server.close();
   });
 
   const tunnelEvent = (event: string, fields: AuditEvent) =>
     bastion.waitForAudit(
       (e) => e.event === event && Object.entries(fields).every(([key, value]) => e[key] === value),
     );
+
+  /** Runs `use` while carol's `ssh -N` with `forward` (`-L …` or `-R …`) to `target` is up. */
+  const whileForwarding = async (
+    target: string,
+    forward: readonly string[],
+    use: () => Promise<void>,
+  ) => {
+    const ssh = spawnSsh(
+      bastion.sshArgs(carol, target, "-N", "-o", "ExitOnForwardFailure=yes", ...forward),
+    );
+    try {
+      await use();
+    } finally {
+      await stopSsh(ssh.child);
+    }
+  };
 
   it("-W to an allowed destination carries data both ways and audits the bytes", async () => {
     const data = randomBytes(3 * 2 ** 20).toString("base64");
@@ -177,24 +234,22 @@ access:
 
   it("ssh -N -L to an allowed destination works without a session channel", async () => {
     const localPort = await freePort();
-    const ssh = spawnSsh(
-      bastion.sshArgs(
-        carol,
-        "fwd1",
-        "-N",
-        "-o",
-        "ExitOnForwardFailure=yes",
-        "-L",
-        `${localPort}:127.0.0.1:${echo.port}`,
-      ),
-    );
-    try {
+    await whileForwarding("fwd1", ["-L", `${localPort}:127.0.0.1:${echo.port}`], async () => {
       const socket = await connectWhenListening(localPort);
       const echoed = await exchange(socket, Buffer.from("through the tunnel\n"));
       assert.equal(echoed.toString(), "through the tunnel\n");
-    } finally {
-      await stopSsh(ssh.child);
-    }
+    });
+  });
+
+  it("-L to a destination that speaks first and half-closes still gets the client's data", async () => {
+    const localPort = await freePort();
+    await whileForwarding("fwd1", ["-L", `${localPort}:127.0.0.1:${greeter.port}`], async () => {
+      const socket = await connectWhenListening(localPort, { allowHalfOpen: true });
+      assert.equal((await readToEnd(socket)).toString(), "ready\n");
+      const upload = once(greeter.server, "upload");
+      socket.end("upload after the greeting\n");
+      assert.deepEqual(await upload, ["upload after the greeting\n"]);
+    });
   });
 
   it("refuses a destination outside the allow list, and audits it", async () => {
@@ -246,18 +301,7 @@ access:
 
   it("-R with remote: allow: the target listens and its connections come back", async () => {
     const remotePort = await freePort();
-    const ssh = spawnSsh(
-      bastion.sshArgs(
-        carol,
-        "fwd2",
-        "-N",
-        "-o",
-        "ExitOnForwardFailure=yes",
-        "-R",
-        `${remotePort}:127.0.0.1:${echo.port}`,
-      ),
-    );
-    try {
+    await whileForwarding("fwd2", ["-R", `${remotePort}:127.0.0.1:${echo.port}`], async () => {
       await tunnelEvent("tunnel.open", { target: "fwd2", kind: "remote", decision: "allow" });
       // The target's sshd (on this machine) listens on 127.0.0.1:remotePort.
       const socket = await connectWhenListening(remotePort);
@@ -265,9 +309,26 @@ access:
       assert.equal(echoed.toString(), "reverse\n");
       const closed = await tunnelEvent("tunnel.close", { target: "fwd2", bytes_to_target: 8 });
       assert.equal(closed.bytes_from_target, 8);
-    } finally {
-      await stopSsh(ssh.child);
-    }
+    });
+  });
+
+  it("-R: a connection that half-closes after its request gets the whole answer", async () => {
+    const remotePort = await freePort();
+    const request = randomBytes(256 * 1024);
+    await whileForwarding(
+      "fwd2",
+      ["-R", `${remotePort}:127.0.0.1:${answerAtEnd.port}`],
+      async () => {
+        const socket = await connectWhenListening(remotePort);
+        const originator = `127.0.0.1:${socket.localPort}`;
+        const answer = await exchange(socket, request);
+        assert.equal(answer.length, request.length);
+        assert.ok(answer.equals(request), "the answer differs from the request");
+        const closed = await tunnelEvent("tunnel.close", { target: "fwd2", originator });
+        assert.equal(closed.bytes_from_target, request.length);
+        assert.equal(closed.bytes_to_target, request.length);
+      },
+    );
   });
 
   it("refuses agent forwarding (-A with a running agent)", async () => {
