@@ -237,8 +237,11 @@ export function describeCommandGate(shell: GateShell): void {
       writeFileSync(file("keep-completed-name"), "");
       await session(async (term) => {
         // Ctrl-C once the line shows, as a person presses it. Sent in the same
-        // write, the tty flushes the unread text on INTR, and bash has been seen
-        // (rarely) to print no prompt after that race: not understood yet.
+        // write, bash has been seen (rarely) to print no prompt. Likely cause,
+        // read from readline's source but not reproduced: rl_getc polls, then
+        // reads; an INTR that empties the pending input between the two leaves
+        // read() blocked with SIGINT already handled. Waiting for the echo
+        // means no input is pending when the Ctrl-C lands (0 of ~400 loaded runs).
         const beforeLine = term.output.length;
         term.type(`touch ${file("ctrl-c-abandoned")}`);
         await term.expect("ctrl-c-abandoned", 15_000, beforeLine);
