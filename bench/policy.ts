@@ -3,7 +3,7 @@
 // generated realistic command lines (pipes, sudo, substitutions, redirects).
 // Measures per-line time of extractCommands + decideCommandLine (and each
 // alone, and deciding with the session's facts so that the shipped signal
-// pack, policies/signals.yaml, is evaluated too): p50, p99, lines/s; and
+// pack, policies/signals.yaml, is evaluated too): p50, p95, p99, lines/s; and
 // reload time (parse + compile the policy).
 // Prints a table and writes bench/results/policy-<timestamp>.json.
 // Usage: npm run build && node dist/bench/policy.js [rounds]
@@ -289,6 +289,7 @@ function percentile(sorted: readonly number[], fraction: number): number {
 
 interface Timing {
   readonly p50_us: number;
+  readonly p95_us: number;
   readonly p99_us: number;
   readonly max_us: number;
   readonly lines_per_s: number;
@@ -311,6 +312,7 @@ function timeLines<T>(lines: readonly T[], rounds: number, work: (line: T) => un
   const round2 = (value: number) => Number(value.toFixed(2));
   return {
     p50_us: round2(percentile(samples, 0.5)),
+    p95_us: round2(percentile(samples, 0.95)),
     p99_us: round2(percentile(samples, 0.99)),
     max_us: round2(samples[samples.length - 1] ?? 0),
     lines_per_s: Math.round(samples.length / seconds),
@@ -440,10 +442,10 @@ function printTable(result: {
   reload_ms: ReloadTiming;
 }): void {
   const row = (name: string, timing: Timing) =>
-    `${name.padEnd(20)} ${String(timing.p50_us).padStart(8)} ${String(timing.p99_us).padStart(8)} ${String(timing.lines_per_s).padStart(10)}`;
+    `${name.padEnd(20)} ${String(timing.p50_us).padStart(8)} ${String(timing.p95_us).padStart(8)} ${String(timing.p99_us).padStart(8)} ${String(timing.lines_per_s).padStart(10)}`;
   const output = [
     `policy: ${result.rules} rules, corpus: ${result.lines} lines`,
-    `${"per line".padEnd(20)} ${"p50 µs".padStart(8)} ${"p99 µs".padStart(8)} ${"lines/s".padStart(10)}`,
+    `${"per line".padEnd(20)} ${"p50 µs".padStart(8)} ${"p95 µs".padStart(8)} ${"p99 µs".padStart(8)} ${"lines/s".padStart(10)}`,
     row("extract + decide", result.extract_and_decide),
     row("extract only", result.extract_only),
     row("decide only", result.decide_only),

@@ -19,6 +19,8 @@
 // whose action is more severe than the line's decision decides it (rule
 // `signal:<name>`; `end-session` is a deny, and the caller ends the session;
 // `approve` needs the entry's `approval:` approvers, else it is a deny).
+// Each simple command's view (match.ts) is built once per line and shared
+// by the rulesets and the signal rules.
 import type { CommandVerdict, ExtractedCommand, Extraction, LineVerdict } from "./command-types.js";
 import {
   type CommandView,
@@ -27,7 +29,7 @@ import {
   compileRuleset,
   describePattern,
   MAYBE,
-  matchRule,
+  matchCandidate,
   viewCommand,
   YES,
 } from "./match.js";
@@ -97,10 +99,10 @@ function matchedVerdict(entry: AccessEntry, rule: CompiledRule, view: CommandVie
 
 function rulesetVerdict(entry: AccessEntry, ruleset: Ruleset, view: CommandView): Verdict {
   const compiled = compileRuleset(ruleset);
-  for (const index of candidateRules(compiled, view)) {
-    const rule = compiled.rules[index];
+  for (const candidate of candidateRules(compiled, view)) {
+    const rule = compiled.rules[candidate.index];
     if (rule === undefined) continue;
-    const outcome = matchRule(rule, view);
+    const outcome = matchCandidate(candidate, view);
     if (outcome === YES) return matchedVerdict(entry, rule, view);
     if (outcome === MAYBE && rule.rule.action !== "allow") {
       return dynamicWordVerdict(entry, view, rule.rule.id);
@@ -113,12 +115,7 @@ function withoutRulesets(entry: AccessEntry): Verdict {
   return verdict("deny", "no-rulesets", `access entry "${entry.name}" lists no command rulesets`);
 }
 
-function commandVerdict(
-  policy: Policy,
-  entry: AccessEntry,
-  command: ExtractedCommand,
-): CommandVerdict {
-  const view = viewCommand(command);
+function commandVerdict(policy: Policy, entry: AccessEntry, view: CommandView): CommandVerdict {
   let worst: Verdict | undefined;
   for (const name of entry.commands) {
     const ruleset = policy.rulesets.get(name);
@@ -151,16 +148,17 @@ export function decideCommandLine(
   if (extraction.status === "error") {
     return deniedLine("error", `cannot parse: ${extraction.message}`);
   }
-  const verdict = rulesetsVerdict(policy, entry, extraction.commands);
-  return withLineSignals(policy, entry, verdict, extraction.commands, facts);
+  const views = extraction.commands.map(viewCommand);
+  const verdict = rulesetsVerdict(policy, entry, views);
+  return withLineSignals(policy, entry, verdict, extraction.commands, facts, views);
 }
 
 function rulesetsVerdict(
   policy: Policy,
   entry: AccessEntry,
-  extracted: readonly ExtractedCommand[],
+  views: readonly CommandView[],
 ): LineVerdict {
-  const commands = extracted.map((command) => commandVerdict(policy, entry, command));
+  const commands = views.map((view) => commandVerdict(policy, entry, view));
   const [first, ...rest] = commands;
   if (first === undefined) {
     return { status: "complete", decision: "allow", risk: DEFAULT_RISK.allow, commands };
@@ -190,7 +188,8 @@ function signalVerdict(entry: AccessEntry, hit: SignalHit, action: SignalAction)
 
 /**
  * A complete line's verdict with the signals its commands raise (`commands`
- * as the line runs them); unchanged without session facts.
+ * as the line runs them; `views`, their views when the rulesets already
+ * built them); unchanged without session facts.
  */
 export function withLineSignals(
   policy: Policy,
@@ -198,9 +197,10 @@ export function withLineSignals(
   line: LineVerdict,
   commands: readonly ExtractedCommand[],
   facts: SessionFacts | undefined,
+  views?: readonly CommandView[],
 ): LineVerdict {
   if (facts === undefined) return line;
-  const signals = lineSignals(policy, facts, commands);
+  const signals = lineSignals(policy, facts, commands, views);
   let decided: LineVerdict = { ...line, signals };
   for (const hit of signals) {
     if (hit.action === undefined) continue;

@@ -1,10 +1,11 @@
 // Command patterns (SPEC §5.4–5.5): compiles a ruleset's patterns once
 // (cached per Ruleset object, so the hot path never parses; signal rules
-// reuse the same compiling and program index), turns an extracted command
-// into a view built once per command, and matches one rule against one view
-// with three outcomes: NO, YES (matches whatever the dynamic words hold, or
-// without needing them) and MAYBE (would match for some value of a dynamic
-// word). Choices where the spec is silent:
+// reuse the same compiling and program index, which tries an alternative
+// naming one literal program only on commands of that name), turns an
+// extracted command into a view built once per command, and matches one rule
+// against one view with three outcomes: NO, YES (matches whatever the
+// dynamic words hold, or without needing them) and MAYBE (would match for
+// some value of a dynamic word). Choices where the spec is silent:
 // - a pattern word in double quotes is literal (no globs, never an option);
 //   an unquoted `--` ends the pattern's options;
 // - `--opt` matches the option with or without a value; `--opt=glob` matches
@@ -64,14 +65,28 @@ export interface CompiledRule {
   readonly alternatives: readonly CompiledAlternative[];
 }
 
-/** Which of a list of compiled patterns can concern a command, by the command's program name. */
+/** A compiled pattern worth trying on a command, cut down to the alternatives that can match it. */
+export interface Candidate {
+  /** The pattern's position in its list (rule order). */
+  readonly index: number;
+  readonly alternatives: readonly CompiledAlternative[];
+  /** Every alternative is a `writes` pattern: nothing to try on a command that writes no file. */
+  readonly writesOnly: boolean;
+}
+
+/**
+ * Which of a list of compiled patterns can concern a command, by the
+ * command's program name: an alternative whose program is one literal name
+ * is tried only on commands of that name; the others (a glob program, regex
+ * and `writes` patterns) on every command.
+ */
 export interface ProgramIndex {
-  /** Indices to try, in order, for a command whose basename is the key. */
-  readonly byProgram: ReadonlyMap<string, readonly number[]>;
-  /** Indices for any other literal program (patterns whose program is not one literal name). */
-  readonly generic: readonly number[];
-  /** Every index, for a dynamic program. */
-  readonly all: readonly number[];
+  /** Candidates to try, in order, for a command whose basename is the key. */
+  readonly byProgram: ReadonlyMap<string, readonly Candidate[]>;
+  /** Candidates for any other literal program: the alternatives with no literal program name. */
+  readonly generic: readonly Candidate[];
+  /** Every pattern whole, for a dynamic program. */
+  readonly all: readonly Candidate[];
 }
 
 export interface CompiledRuleset extends ProgramIndex {
@@ -222,41 +237,51 @@ function programKey(alternative: CompiledAlternative): string | undefined {
   return literal === undefined ? undefined : basename(literal);
 }
 
-/** The basenames a pattern can match, or undefined when it may match any program. */
-function programKeys(alternatives: readonly CompiledAlternative[]): Set<string> | undefined {
-  const keys = new Set<string>();
-  for (const alternative of alternatives) {
-    const key = programKey(alternative);
-    if (key === undefined) return undefined;
-    keys.add(key);
-  }
-  return keys;
+function candidate(index: number, alternatives: readonly CompiledAlternative[]): Candidate {
+  const writesOnly = alternatives.every((alternative) => alternative.kind === "writes");
+  return { index, alternatives, writesOnly };
+}
+
+/** The alternatives a command named `key` (undefined: a name no alternative gives) can match. */
+function fitting(
+  alternatives: readonly CompiledAlternative[],
+  keys: readonly (string | undefined)[],
+  key: string | undefined,
+): CompiledAlternative[] {
+  return alternatives.filter((_, at) => keys[at] === undefined || keys[at] === key);
 }
 
 /** Indexes compiled patterns (rules, signal rules) by the program names they can match. */
 export function indexByProgram(
   patterns: readonly { readonly alternatives: readonly CompiledAlternative[] }[],
 ): ProgramIndex {
-  const keyed = new Map<string, number[]>();
-  const generic: number[] = [];
-  patterns.forEach((pattern, index) => {
-    if (pattern.alternatives.length === 0) return;
-    const keys = programKeys(pattern.alternatives);
-    if (keys === undefined) generic.push(index);
-    for (const key of keys ?? []) {
-      const indices = keyed.get(key);
-      if (indices === undefined) keyed.set(key, [index]);
-      else indices.push(index);
+  const keyed = new Map<string, Candidate[]>();
+  const generic: Candidate[] = [];
+  const all: Candidate[] = [];
+  patterns.forEach(({ alternatives }, index) => {
+    if (alternatives.length === 0) return;
+    all.push(candidate(index, alternatives));
+    const keys = alternatives.map(programKey);
+    const anyName = fitting(alternatives, keys, undefined);
+    if (anyName.length > 0) generic.push(candidate(index, anyName));
+    for (const key of new Set(keys)) {
+      if (key === undefined) continue;
+      const named = candidate(index, fitting(alternatives, keys, key));
+      const candidates = keyed.get(key);
+      if (candidates === undefined) keyed.set(key, [named]);
+      else candidates.push(named);
     }
   });
-  const byProgram = new Map<string, readonly number[]>();
-  for (const [key, indices] of keyed) {
+  const byProgram = new Map<string, readonly Candidate[]>();
+  for (const [key, candidates] of keyed) {
+    const named = new Set(candidates.map((named) => named.index));
+    const others = generic.filter((other) => !named.has(other.index));
     byProgram.set(
       key,
-      [...indices, ...generic].sort((a, b) => a - b),
+      [...candidates, ...others].sort((a, b) => a.index - b.index),
     );
   }
-  return { byProgram, generic, all: patterns.map((_, index) => index) };
+  return { byProgram, generic, all };
 }
 
 const compiledRulesets = new WeakMap<Ruleset, CompiledRuleset>();
@@ -338,8 +363,8 @@ export function viewCommand(command: ExtractedCommand): CommandView {
   };
 }
 
-/** Indices worth trying for this command, in order. */
-export function candidateRules(index: ProgramIndex, view: CommandView): readonly number[] {
+/** The candidates worth trying on this command, in order. */
+export function candidateRules(index: ProgramIndex, view: CommandView): readonly Candidate[] {
   if (view.basename === undefined) return index.all;
   return index.byProgram.get(view.basename) ?? index.generic;
 }
@@ -474,6 +499,12 @@ export function alternativeOutcome(alternative: CompiledAlternative, view: Comma
 /** The best outcome over the rule's alternatives. */
 export function matchRule(rule: CompiledRule, view: CommandView): MatchOutcome {
   return matchAlternatives(rule.alternatives, view);
+}
+
+/** The best outcome over a candidate's alternatives (those that can match the command). */
+export function matchCandidate(candidate: Candidate, view: CommandView): MatchOutcome {
+  if (candidate.writesOnly && view.writes.length === 0) return NO;
+  return matchAlternatives(candidate.alternatives, view);
 }
 
 /** The best outcome over a compiled pattern's alternatives. */

@@ -2,8 +2,10 @@
 // policy's `signals.rules` fire on a command line, on a file transfer and at
 // session start, given the session's facts. Pure: the moment and the client
 // address come in with the facts. Command patterns use the command matcher
-// (match.ts), compiled once per loaded policy and indexed by program, and
-// fire on a definite match only (a dynamic word that might match does not).
+// (match.ts), compiled once per loaded policy and indexed by program, see
+// the command views the rulesets matched (rebuilt only for a word in the
+// home), and fire on a definite match only (a dynamic word that might
+// match does not).
 // `when:` reuses the access entries' target selection and subjects
 // (access.ts), schedules (schedule.ts) and CIDR sets; path globs are the
 // `files:` globs (files.ts).
@@ -20,6 +22,7 @@ import {
   describePattern,
   indexByProgram,
   matchAlternatives,
+  matchCandidate,
   type ProgramIndex,
   viewCommand,
   YES,
@@ -74,20 +77,24 @@ export function compileSignalRules(rules: readonly SignalRule[]): CompiledSignal
 /**
  * The rules that fire on a line whose simple commands are `commands` (as
  * extracted, wrappers unwrapped): each at most once, in rule order, with the
- * first command it matched as evidence.
+ * first command it matched as evidence. `commandViews`, the commands' views
+ * as the rulesets matched them, saves building them again.
  */
 export function lineSignals(
   policy: Policy,
   facts: SessionFacts,
   commands: readonly ExtractedCommand[],
+  commandViews: readonly CommandView[] = commands.map(viewCommand),
 ): SignalHit[] {
   const compiled = compileSignalRules(policy.signals.rules);
-  const views = commands.map((command) => viewCommand(homeAnchored(command)));
+  const views = commands.map((command, position) =>
+    signalView(command, commandViews[position] ?? viewCommand(command)),
+  );
   const matched = new Map<number, string>();
   views.forEach((view, position) => {
-    for (const index of candidateRules(compiled, view)) {
-      const alternatives = compiled.rules[index]?.alternatives ?? [];
-      if (!matched.has(index) && matchAlternatives(alternatives, view) === YES) {
+    for (const candidate of candidateRules(compiled, view)) {
+      const { index } = candidate;
+      if (!matched.has(index) && matchCandidate(candidate, view) === YES) {
         matched.set(index, commands[position]?.source ?? "");
       }
     }
@@ -106,6 +113,15 @@ export function lineSignals(
 
 /** `~/x`, `$HOME/x`, `${HOME}/x` (optionally in double quotes) with `x` free of expansions and quotes. */
 const HOME_WORD = /^("?)(?:~|\$HOME|\$\{HOME\})\/([^$`*?[{}"'\\]*)\1$/;
+
+/**
+ * The view signal rules match `command` with: its rulesets view `view`
+ * unless a dynamic word names a path in the user's home (homeAnchored).
+ */
+function signalView(command: ExtractedCommand, view: CommandView): CommandView {
+  const inHome = view.dynamicWords.some((word) => HOME_WORD.test(word));
+  return inHome ? viewCommand(homeAnchored(command)) : view;
+}
 
 /**
  * For signal rules only: a word naming a path in the user's home reads as
