@@ -245,9 +245,9 @@ class ApprovalConversation implements ApprovalWait {
       return;
     }
     const told = {
-      denied: `denied by ${by}${comment}; the line was not run`,
-      expired: `request ${request.id} expired; the line was not run`,
-      withdrawn: `request ${request.id} withdrawn; the line was not run`,
+      denied: `denied by ${by}${comment}; ${this.notDone}`,
+      expired: `request ${request.id} expired; ${this.notDone}`,
+      withdrawn: `request ${request.id} withdrawn; ${this.notDone}`,
     }[status];
     this.context.marker(`${status}${by === "" ? "" : ` by ${by}`}: ${this.line}`);
     this.say(told);
@@ -258,7 +258,7 @@ class ApprovalConversation implements ApprovalWait {
     const request = this.request;
     if (request === undefined) {
       this.clearCountdownLine();
-      this.say(`${why}: the line was not run`);
+      this.say(`${why}: ${this.notDone}`);
       this.finish(false);
       return;
     }
@@ -289,11 +289,22 @@ class ApprovalConversation implements ApprovalWait {
     return this.subject.description;
   }
 
+  /** What a refusal means to the user: what did not happen. */
+  private get notDone(): string {
+    return NOT_DONE[this.subject.kind];
+  }
+
   /** What the recording's markers name: the line, or "session". */
   private get line(): string {
     return this.subject.line;
   }
 }
+
+const NOT_DONE: Readonly<Record<ApprovalKind, string>> = {
+  command: "the line was not run",
+  session: "the session was not started",
+  file_transfer: "nothing was transferred",
+};
 
 function anyApprover({ approvers }: ApprovalSettings): boolean {
   return approvers.users.length + approvers.groups.length > 0;

@@ -312,7 +312,7 @@ describe("approvals in sessions", () => {
       const denied = execWaiting("echo nope", brief, "db1");
       await decide("deny", await denied.requestId(), "bob@example.com", "no");
       assert.equal(await denied.exited, 1);
-      assert.match(denied.stderr(), /denied by bob@example\.com: no/);
+      assert.match(denied.stderr(), /denied by bob@example\.com: no; the session was not started/);
     });
   });
 

@@ -161,7 +161,7 @@ ${fileEntry(
     const denied = await decide("deny", id, BOB, "not now");
     assert.equal(denied.code, 0, denied.stderr);
     assert.notEqual(await asked.exited, 0);
-    assert.match(asked.stderr(), /denied by bob@example\.com: not now/);
+    assert.match(asked.stderr(), /denied by bob@example\.com: not now; nothing was transferred/);
     assert.match(
       asked.stderr(),
       /blocked: file transfer was not approved; nothing was transferred/,
