@@ -58,6 +58,8 @@ export type Extraction =
 /** The decision for one simple command. */
 export interface CommandVerdict {
   readonly argv: readonly string[];
+  /** The files it writes by redirection (as typed when dynamic); absent when none. */
+  readonly writes?: readonly string[];
   readonly decision: RuleAction;
   /** `ruleset#N`, or `on_dynamic` / `default:<ruleset>` when no rule decided. */
   readonly rule?: string;

@@ -125,7 +125,8 @@ function commandVerdict(policy: Policy, entry: AccessEntry, view: CommandView): 
         : rulesetVerdict(entry, ruleset, view);
     worst = worst === undefined ? current : moreSevere(worst, current);
   }
-  return { argv: view.argv, ...(worst ?? withoutRulesets(entry)) };
+  const writes = view.writes.length === 0 ? {} : { writes: view.writes.map((word) => word.text) };
+  return { argv: view.argv, ...writes, ...(worst ?? withoutRulesets(entry)) };
 }
 
 function deniedLine(status: Extraction["status"], reason: string): LineVerdict {

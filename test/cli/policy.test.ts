@@ -183,6 +183,27 @@ describe("portcullis policy", () => {
       assert.match(result.stdout, / {2}deny {4}rm -rf \/ — rule guard#2/);
     });
 
+    it("names the files each command writes by redirection, a bare redirection as `:`", async () => {
+      const line = "> /tmp/empty; { uptime; } 2> '/tmp/err log'";
+      const result = await check("--groups", "ops", "--target", "web1", "--", line);
+      assert.equal(result.code, 0, result.stderr);
+      // guard is an allow-list without `:`: a bare redirection is off it
+      assert.match(result.stdout, /^ {2}deny {4}: \(writes \/tmp\/empty\) — rule default:guard/m);
+      assert.match(result.stdout, /^ {2}allow {3}uptime \(writes '\/tmp\/err log'\) — /m);
+      const json = await check("--groups", "ops", "--target", "web1", "--json", "--", line);
+      const commands = JSON.parse(json.stdout).command.commands;
+      assert.deepEqual(
+        commands.map((command: { argv: string[]; writes?: string[] }) => [
+          command.argv,
+          command.writes,
+        ]),
+        [
+          [[":"], ["/tmp/empty"]],
+          [["uptime"], ["/tmp/err log"]],
+        ],
+      );
+    });
+
     it("is a usage error (2) without --target or with a bad --at", async () => {
       const missing = await check("--json", "--", "uptime");
       assert.equal(missing.code, 2);

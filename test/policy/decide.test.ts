@@ -415,7 +415,7 @@ describe("entries and verdict shape", () => {
     assert.equal(verdict.reason, 'unknown ruleset "missing"');
   });
 
-  test("every command gets its verdict, dynamic words shown as written", () => {
+  test("every command gets its verdict, dynamic words and written files shown as written", () => {
     const verdict = decide(["baseline"], "ls -l $HOME ; rm -rf // > $LOG");
     assert.deepEqual(verdict.commands, [
       {
@@ -427,6 +427,7 @@ describe("entries and verdict shape", () => {
       },
       {
         argv: ["rm", "-rf", "//"],
+        writes: ["$LOG"],
         decision: "deny",
         rule: "baseline#1",
         reason: "recursive delete of /",

@@ -58,7 +58,12 @@ export interface CheckReport {
     decision: RuleAction;
     rule?: string;
     reason?: string;
-    commands: Array<{ argv: readonly string[]; decision: RuleAction; rule?: string }>;
+    commands: Array<{
+      argv: readonly string[];
+      writes?: readonly string[];
+      decision: RuleAction;
+      rule?: string;
+    }>;
     /** The signal rules that fired, when any did. */
     signals?: Array<{ rule: string; score: number; reason: string; action?: SignalAction }>;
   };
@@ -215,6 +220,7 @@ export function checkReport({ access, verdict }: LineExplanation): CheckReport {
       ...optional("reason", verdict.reason),
       commands: verdict.commands.map((command) => ({
         argv: command.argv,
+        ...(command.writes === undefined ? {} : { writes: command.writes }),
         decision: command.decision,
         ...optional("rule", command.rule),
       })),
@@ -246,7 +252,10 @@ function describeExplanation({ access, verdict }: LineExplanation): string {
 }
 
 function describeCommand(command: CommandVerdict): string {
-  return `  ${command.decision.padEnd(7)} ${command.argv.map(shellQuoted).join(" ")}${because(command)}`;
+  const writes = command.writes?.length
+    ? ` (writes ${command.writes.map(shellQuoted).join(", ")})`
+    : "";
+  return `  ${command.decision.padEnd(7)} ${command.argv.map(shellQuoted).join(" ")}${writes}${because(command)}`;
 }
 
 function describeSignal(hit: SignalHit): string {
