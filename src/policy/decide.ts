@@ -154,7 +154,8 @@ export function decideCommandLine(
   return withLineSignals(policy, entry, verdict, extraction.commands, facts, views);
 }
 
-function rulesetsVerdict(
+/** The rulesets' decision for a complete line's commands, given their views (built once, shared with the signal rules). */
+export function rulesetsVerdict(
   policy: Policy,
   entry: AccessEntry,
   views: readonly CommandView[],

@@ -17,9 +17,10 @@ import type {
   Extraction,
   LineVerdict,
 } from "./command-types.js";
-import { DEFAULT_RISK, decideCommandLine, withLineSignals } from "./decide.js";
+import { DEFAULT_RISK, decideCommandLine, rulesetsVerdict, withLineSignals } from "./decide.js";
 import { basename, nestedSession } from "./interactive-sessions.js";
 import { commandTampering, definitionTampering, textTampering } from "./interactive-tamper.js";
+import { viewCommand } from "./match.js";
 import { extractCommands } from "./shell/extract.js";
 import { literalOf } from "./shell/options.js";
 import type { AccessEntry, Policy, RuleAction, SessionFacts } from "./types.js";
@@ -302,10 +303,8 @@ export function decideInteractiveLine(
     findings: [],
   };
   collect(extraction, facts, new Set(), collected);
-  const { commands } = decideCommandLine(policy, entry, {
-    status: "complete",
-    commands: collected.commands,
-  });
+  const views = collected.commands.map(viewCommand);
+  const { commands } = rulesetsVerdict(policy, entry, views);
   const checked = commands.map((verdict, index) => {
     const command = collected.commands[index];
     const reason = command === undefined ? undefined : commandFinding(command, facts);
@@ -316,5 +315,5 @@ export function decideInteractiveLine(
   const whole = lineFinding(line, collected);
   const extra = whole === undefined ? collected.findings : [...collected.findings, whole];
   const verdict = lineVerdict([...checked, ...extra.map((finding) => unverified(entry, finding))]);
-  return withLineSignals(policy, entry, verdict, collected.commands, session);
+  return withLineSignals(policy, entry, verdict, collected.commands, session, views);
 }
