@@ -22,8 +22,7 @@ import { copyDatabase, schemaVersion } from "../store/schema.js";
 import { errorMessage } from "../util/errors.js";
 import { resolveMasterKey } from "../vault/index.js";
 import type { ArchiveEntry, ArchiveInfo } from "./archive.js";
-import { backupError } from "./envelope.js";
-import { reasonOf } from "./files.js";
+import { backupError, reasonOf } from "./errors.js";
 
 type KeyPath = readonly string[];
 
@@ -59,10 +58,28 @@ export interface BackupContents {
   entries: ArchiveEntry[];
 }
 
-export function collectBackup(loaded: LoadedConfig, now: Date): BackupContents {
+/**
+ * Runs `use` on what a backup of `loaded` holds. The database snapshot is a
+ * private temporary file (read in pieces as the archive is written),
+ * removed when `use` returns.
+ */
+export function withBackupContents<T>(
+  loaded: LoadedConfig,
+  now: Date,
+  use: (contents: BackupContents) => T,
+): T {
+  const dir = mkdtempSync(join(tmpdir(), "portcullis-backup-"));
+  try {
+    return use(collectBackup(loaded, now, join(dir, "portcullis.db")));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function collectBackup(loaded: LoadedConfig, now: Date, snapshotFile: string): BackupContents {
   const files = new Map<string, ArchiveEntry>();
   const renamed: [KeyPath, string][] = [];
-  const add = (path: string, data: Buffer, mode: number) => {
+  const add = (path: string, data: ArchiveEntry["data"], mode: number) => {
     const archived = archivePath(loaded.dir, path);
     files.set(archived, { path: archived, mode, data });
     return archived;
@@ -87,8 +104,9 @@ export function collectBackup(loaded: LoadedConfig, now: Date): BackupContents {
     add(masterKeyFile, Buffer.from(`${masterKey.toString("base64")}\n`), 0o600),
   ]);
   const databasePath = pathAt(loaded, DATABASE) as string;
-  const snapshot = snapshotDatabase(databasePath);
-  const database = add(databasePath, snapshot.data, modeOf(databasePath));
+  const version = snapshotDatabase(databasePath, snapshotFile);
+  const snapshot = { file: snapshotFile, size: statSync(snapshotFile).size };
+  const database = add(databasePath, snapshot, modeOf(databasePath));
   renamed.push([DATABASE, database]);
 
   const config = archivePath(loaded.dir, loaded.path);
@@ -101,7 +119,7 @@ export function collectBackup(loaded: LoadedConfig, now: Date): BackupContents {
     info: {
       created: now.toISOString(),
       config,
-      database: { path: database, schemaVersion: snapshot.schemaVersion },
+      database: { path: database, schemaVersion: version },
     },
     entries: [...files.values()],
   };
@@ -113,24 +131,24 @@ function besideFiles(loaded: LoadedConfig): string[] {
   return [`${ssh.host_key}.pub`, `${ca.user_key}.pub`, hostCaPrivateKeyPath(ssh)];
 }
 
-/** The database as one consistent snapshot (VACUUM INTO a private temporary file), safe while serve writes. */
-function snapshotDatabase(path: string): { data: Buffer; schemaVersion: number } {
+/**
+ * Writes one consistent snapshot of the database to `file` (VACUUM INTO a
+ * new file of mode 0600), safe while serve writes; returns its schema version.
+ */
+function snapshotDatabase(path: string, file: string): number {
   let db: Database.Database;
   try {
     db = new Database(path, { fileMustExist: true, timeout: 5000 });
   } catch (error) {
     throw backupError(`cannot open the database ${path}: ${errorMessage(error)}`);
   }
-  const dir = mkdtempSync(join(tmpdir(), "portcullis-backup-"));
   try {
-    const copy = join(dir, "portcullis.db");
-    copyDatabase(db, copy);
-    return { data: readFileSync(copy), schemaVersion: schemaVersion(db) };
+    copyDatabase(db, file);
+    return schemaVersion(db);
   } catch (error) {
     throw backupError(`cannot snapshot the database ${path}: ${errorMessage(error)}`);
   } finally {
     db.close();
-    rmSync(dir, { recursive: true, force: true });
   }
 }
 

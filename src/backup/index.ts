@@ -1,14 +1,16 @@
 // `portcullis backup`, `backup verify` and `restore` as functions: a backup
 // is the archive of src/backup/contents.ts sealed by src/backup/envelope.ts
-// into one file (mode 0600); verifying opens and unpacks it; restoring
-// writes its files into a directory.
+// into one file (mode 0600); verifying opens and reads it through; restoring
+// writes its files into a directory. All three stream: memory use stays
+// about a chunk and a file piece, whatever the database's size.
 
-import { readFileSync } from "node:fs";
 import type { LoadedConfig } from "../config/index.js";
-import { type ArchiveEntry, type ArchiveInfo, packArchive, unpackArchive } from "./archive.js";
-import { collectBackup } from "./contents.js";
-import { backupError, openBackup, sealBackup } from "./envelope.js";
-import { reasonOf, writeEntries, writeFileDurably } from "./files.js";
+import { PortcullisError } from "../util/errors.js";
+import { type ArchiveInfo, readEntries, readManifest, writeArchive } from "./archive.js";
+import { withBackupContents } from "./contents.js";
+import { BackupSealer, withOpenBackup } from "./envelope.js";
+import { backupError, reasonOf } from "./errors.js";
+import { startRestore, writeFileDurably } from "./files.js";
 
 export {
   MIN_PASSPHRASE_LENGTH,
@@ -30,51 +32,62 @@ export function writeBackup(
   passphrase: string,
   now = new Date(),
 ): BackupSummary {
-  const { info, entries } = collectBackup(loaded, now);
-  const sealed = sealBackup(packArchive(info, entries), passphrase);
-  try {
-    writeFileDurably(out, sealed, 0o600);
-  } catch (error) {
-    throw backupError(`cannot write ${out}: ${reasonOf(error)}`);
-  }
-  return summary(info, entries, sealed.length);
+  return withBackupContents(loaded, now, ({ info, entries }) => {
+    let bytes = 0;
+    try {
+      writeFileDurably(out, 0o600, (write) => {
+        const sealer = new BackupSealer(passphrase, (sealed) => {
+          write(sealed);
+          bytes += sealed.length;
+        });
+        writeArchive(info, entries, (plain) => sealer.write(plain));
+        sealer.finish();
+      });
+    } catch (error) {
+      if (error instanceof PortcullisError) throw error;
+      throw backupError(`cannot write ${out}: ${reasonOf(error)}`);
+    }
+    return summary(info, entries, bytes);
+  });
 }
 
-/** Opens and checks a backup file; a one-line error when it does not open or is inconsistent. */
+/** Opens and reads a backup file through; a one-line error when it does not open or is inconsistent. */
 export function verifyBackup(file: string, passphrase: string): BackupSummary {
-  const { info, entries, bytes } = readBackup(file, passphrase);
-  return summary(info, entries, bytes);
+  return withOpenBackup(file, passphrase, (source, bytes) => {
+    const manifest = readManifest(source, file);
+    readEntries(source, manifest, file, () => {});
+    return summary(manifest, manifest.entries, bytes);
+  });
 }
 
-/** Writes the backup's files under `dir`; existing files are refused unless `overwrite`. */
+/**
+ * Writes the backup's files under `dir`, each renamed into place only once
+ * the whole backup has opened; existing files are refused unless `overwrite`.
+ */
 export function restoreBackup(
   file: string,
   dir: string,
   passphrase: string,
   overwrite: boolean,
 ): BackupSummary {
-  const { info, entries, bytes } = readBackup(file, passphrase);
-  writeEntries(dir, entries, overwrite);
-  return summary(info, entries, bytes);
-}
-
-function readBackup(
-  file: string,
-  passphrase: string,
-): { info: ArchiveInfo; entries: ArchiveEntry[]; bytes: number } {
-  let sealed: Buffer;
-  try {
-    sealed = readFileSync(file);
-  } catch (error) {
-    throw backupError(`cannot read ${file}: ${reasonOf(error)}`);
-  }
-  return { ...unpackArchive(openBackup(sealed, passphrase, file), file), bytes: sealed.length };
+  return withOpenBackup(file, passphrase, (source, bytes) => {
+    const manifest = readManifest(source, file);
+    const restore = startRestore(dir, manifest.entries, overwrite);
+    try {
+      readEntries(source, manifest, file, restore.write);
+    } catch (error) {
+      restore.discard();
+      throw error;
+    }
+    restore.commit();
+    return summary(manifest, manifest.entries, bytes);
+  });
 }
 
 function summary(
-  info: ArchiveInfo,
-  entries: readonly ArchiveEntry[],
+  { created, config, database }: ArchiveInfo,
+  entries: readonly { path: string }[],
   bytes: number,
 ): BackupSummary {
-  return { info, files: entries.map((entry) => entry.path), bytes };
+  return { info: { created, config, database }, files: entries.map((entry) => entry.path), bytes };
 }

@@ -4,7 +4,7 @@
 
 import { readFileSync } from "node:fs";
 import { ConfigError } from "../util/errors.js";
-import { reasonOf } from "./files.js";
+import { reasonOf } from "./errors.js";
 
 export const PASSPHRASE_ENV = "PORTCULLIS_BACKUP_PASSPHRASE";
 /** For a new backup: shorter passphrases are refused. */

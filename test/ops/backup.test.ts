@@ -9,7 +9,14 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } fr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { packArchive, unpackArchive } from "../../src/backup/archive.js";
+import {
+  type ArchiveEntry,
+  type ArchiveInfo,
+  readEntries,
+  readManifest,
+  writeArchive,
+} from "../../src/backup/archive.js";
+import type { PlainSource } from "../../src/backup/envelope.js";
 import { PortcullisError } from "../../src/util/errors.js";
 import { CLI, portcullis, startTestBastion, type TestBastion } from "../harness/bastion.js";
 import { openShell } from "./lifecycle-helpers.js";
@@ -195,6 +202,32 @@ describe("backup and restore", () => {
     );
   });
 });
+
+/** The archive as one buffer. */
+function packArchive(info: ArchiveInfo, entries: readonly ArchiveEntry[]): Buffer {
+  const parts: Buffer[] = [];
+  writeArchive(info, entries, (bytes) => parts.push(Buffer.from(bytes)));
+  return Buffer.concat(parts);
+}
+
+/** Reads an archive from a buffer, a few bytes at a time (as from chunks), into entries. */
+function unpackArchive(archive: Buffer, name: string) {
+  let offset = 0;
+  const source: PlainSource = {
+    read(max) {
+      const piece = archive.subarray(offset, offset + Math.min(max, 3));
+      offset += piece.length;
+      return piece;
+    },
+  };
+  const manifest = readManifest(source, name);
+  const entries: ArchiveEntry[] = [];
+  readEntries(source, manifest, name, ({ path, mode }, pieces) => {
+    entries.push({ path, mode, data: Buffer.concat([...pieces]) });
+  });
+  const { created, config, database } = manifest;
+  return { info: { created, config, database }, entries };
+}
 
 describe("the archive inside a backup", () => {
   const info = {
