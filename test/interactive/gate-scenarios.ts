@@ -111,6 +111,29 @@ export function describeCommandGate(shell: GateShell): void {
     const blocked = (term: PtyDriver, from: number) =>
       term.expect(/portcullis: blocked: [^\r\n]*\(rule [^)]+\)/, 15_000, from);
 
+    /**
+     * Ctrl-C, then the prompt. bash 5.2's readline sometimes (about 1 run in
+     * 40 under CI) takes the SIGINT on its own path: it resets the terminal
+     * (`^C`, then `\e[?2004l\e[?2004h` with nothing between: no newline, no
+     * PROMPT_COMMAND marker) and goes back to reading, and bash acts on the
+     * interrupt only when the next key comes. The `^C` echo shows the key
+     * reached the target's terminal; the bastion passed everything on. A
+     * person presses Ctrl-C again, and so does this test — on the same
+     * abandoned line either way.
+     */
+    const interrupt = async (term: PtyDriver) => {
+      const before = term.output.length;
+      term.type("\x03");
+      try {
+        await term.expect(PROMPT_END, 3_000, before);
+      } catch {
+        assert.match(term.output.slice(before), /\^C\x1b\[\?2004l\x1b\[\?2004h$/);
+        const again = term.output.length;
+        term.type("\x03");
+        await prompt(term, again);
+      }
+    };
+
     /** Types `text` (Enter included) and waits for the blocked message. */
     const typeBlocked = async (term: PtyDriver, text: string) => {
       const from = term.output.length;
@@ -236,18 +259,11 @@ export function describeCommandGate(shell: GateShell): void {
     it("checks what runs after Ctrl-C, tab completion and history recall", async () => {
       writeFileSync(file("keep-completed-name"), "");
       await session(async (term) => {
-        // Ctrl-C once the line shows, as a person presses it. Sent in the same
-        // write, bash has been seen (rarely) to print no prompt. Likely cause,
-        // read from readline's source but not reproduced: rl_getc polls, then
-        // reads; an INTR that empties the pending input between the two leaves
-        // read() blocked with SIGINT already handled. Waiting for the echo
-        // means no input is pending when the Ctrl-C lands (0 of ~400 loaded runs).
+        // Ctrl-C once the line shows, as a person presses it.
         const beforeLine = term.output.length;
         term.type(`touch ${file("ctrl-c-abandoned")}`);
         await term.expect("ctrl-c-abandoned", 15_000, beforeLine);
-        const beforeCtrlC = term.output.length;
-        term.type("\x03");
-        await prompt(term, beforeCtrlC);
+        await interrupt(term);
         await typeBlocked(term, `touch ${file("forbidden-after-ctrl-c")}\r`);
         await typeBlocked(term, `rm ${file("keep-comp")}\t\r`);
         term.type(`touch ${file("hist-ok")}\r`);
