@@ -274,6 +274,23 @@ async function assembleBastion(dir: string, options: BastionOptions): Promise<Te
  * An OpenSSH client that uses no config file, only `keyPath`, and trusts
  * only `knownHosts` (no prompt, no password: fails instead).
  */
+/** `portcullis approve|deny ID --as USER [--comment C]`, as an approver runs it against `bastion`. */
+export function decideWithCli(
+  bastion: TestBastion,
+  verdict: "approve" | "deny",
+  id: string,
+  as: string,
+  comment?: string,
+): Promise<CommandResult> {
+  return bastion.cli([
+    verdict,
+    id,
+    "--as",
+    as,
+    ...(comment === undefined ? [] : ["--comment", comment]),
+  ]);
+}
+
 export function isolatedSshOptions(keyPath: string, knownHosts: string): string[] {
   return [
     "-F",

@@ -9,7 +9,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { run, startTestBastion, type TestBastion, type UserKey } from "../harness/bastion.js";
+import {
+  decideWithCli,
+  run,
+  startTestBastion,
+  type TestBastion,
+  type UserKey,
+} from "../harness/bastion.js";
 import { PROMPT_END, PtyDriver } from "../harness/pty.js";
 
 const REQUEST_SENT = /request (\w+) sent to/;
@@ -89,14 +95,8 @@ describe("approvals in sessions", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const decide = async (verdict: "approve" | "deny", id: string, as: string, comment?: string) =>
-    bastion.cli([
-      verdict,
-      id,
-      "--as",
-      as,
-      ...(comment === undefined ? [] : ["--comment", comment]),
-    ]);
+  const decide = (verdict: "approve" | "deny", id: string, as: string, comment?: string) =>
+    decideWithCli(bastion, verdict, id, as, comment);
 
   /** `ssh TARGET COMMAND` in the background; `requestId()` waits until stderr names the request. */
   function execWaiting(command: string, user = alice, target = "web1") {

@@ -10,7 +10,12 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { startTestBastion, type TestBastion, type UserKey } from "../harness/bastion.js";
+import {
+  decideWithCli,
+  startTestBastion,
+  type TestBastion,
+  type UserKey,
+} from "../harness/bastion.js";
 import { eventually } from "../harness/eventually.js";
 import { clientOptions, fileEntry } from "../sftp/helpers.js";
 
@@ -93,13 +98,7 @@ ${fileEntry(
     ]);
 
   const decide = (verdict: "approve" | "deny", id: string, as: string, comment?: string) =>
-    bastion.cli([
-      verdict,
-      id,
-      "--as",
-      as,
-      ...(comment === undefined ? [] : ["--comment", comment]),
-    ]);
+    decideWithCli(bastion, verdict, id, as, comment);
 
   const requestsOf = () =>
     bastion
